@@ -1,0 +1,291 @@
+"""Every exception toolwire raises.
+
+```
+ToolwireError
+├── ConfigError                 a setting is missing, malformed or conflicts with another
+├── RequestParameterError       a request the protocol would reject, caught before sending
+├── ToolDefinitionError         a function cannot become a tool (found at decoration time)
+├── ToolError                   raised by a tool to send the model an is_error result
+├── APIError                    anything that went wrong talking to the endpoint
+│   ├── APIConnectionError        no response: refused, reset, DNS, TLS
+│   │   └── APITimeoutError         the endpoint did not answer in time
+│   ├── APIResponseError          the response is not a valid Messages response
+│   │   ├── StreamIncompleteError   the stream ended before message_stop
+│   │   ├── ToolInputJSONError      a tool_use block's streamed input is not valid JSON
+│   │   └── ResponseTooLargeError   the body or one event passed the configured cap
+│   └── APIStatusError            the endpoint answered with an error (HTTP or a mid-stream event)
+│       ├── InvalidRequestError       400 invalid_request_error
+│       ├── AuthenticationError       401 authentication_error
+│       ├── BillingError              402 billing_error
+│       ├── PermissionDeniedError     403 permission_error
+│       ├── NotFoundError             404 not_found_error
+│       ├── ConflictError             409 conflict (retried)
+│       ├── RequestTooLargeError      413 request_too_large
+│       ├── RateLimitError            429 rate_limit_error
+│       ├── InternalServerError       500 api_error, and any other 5xx
+│       ├── GatewayTimeoutError       504 timeout_error
+│       └── OverloadedError           529 overloaded_error
+└── RunError                    a run ended without an answer (transcript and usage attached)
+```
+
+Every ``ToolwireError`` can carry ``transcript`` and ``usage``: a run that fails attaches what it
+had built, so a worker can persist it and resume. Messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._wire.messages import MessageParam, Usage
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BillingError",
+    "ConfigError",
+    "ConflictError",
+    "GatewayTimeoutError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "OverloadedError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestParameterError",
+    "RequestTooLargeError",
+    "ResponseTooLargeError",
+    "RunError",
+    "StreamIncompleteError",
+    "ToolDefinitionError",
+    "ToolError",
+    "ToolInputJSONError",
+    "ToolwireError",
+]
+
+
+class ToolwireError(Exception):
+    """Base of every toolwire exception."""
+
+    transcript: list[MessageParam] | None = None
+    usage: Usage | None = None
+
+    def attach(self, transcript: list[MessageParam], usage: Usage) -> None:
+        """Record the run's transcript and usage at the moment this error ended it."""
+        self.transcript = list(transcript)
+        self.usage = usage
+
+
+class ConfigError(ToolwireError, ValueError):
+    """A setting is missing, malformed or conflicts with another; the message names it."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting = setting
+        self.problem = problem
+        super().__init__(f"{setting}: {problem}")
+
+
+class RequestParameterError(ToolwireError, ValueError):
+    """A request parameter the protocol would reject; raised before anything is sent."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{name} {why}" for name, why in problems))
+
+
+class ToolDefinitionError(ToolwireError, TypeError):
+    """A function cannot become a tool; the message names the function and the parameter."""
+
+
+class ToolError(ToolwireError):
+    """Raise inside a tool to answer the model with an ``is_error`` result of your choosing.
+
+    ``content`` is the text (or list of content blocks) the model receives.
+    """
+
+    def __init__(self, content: str | list[Any]) -> None:
+        self.content = content
+        super().__init__(content if isinstance(content, str) else "tool error with content blocks")
+
+
+class APIError(ToolwireError):
+    """Anything that went wrong talking to the endpoint."""
+
+
+class APIConnectionError(APIError):
+    """No response arrived: the connection was refused, reset or could not be made."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The endpoint did not answer within the timeout."""
+
+
+class APIResponseError(APIError):
+    """The endpoint answered, but not with a valid Messages response."""
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        self.request_id = request_id
+        super().__init__(message)
+
+
+class StreamIncompleteError(APIResponseError):
+    """A streamed response ended before ``message_stop``."""
+
+
+class ToolInputJSONError(APIResponseError):
+    """A tool_use block's streamed input did not form valid JSON."""
+
+
+class ResponseTooLargeError(APIResponseError):
+    """A response body or one stream event was larger than the configured cap."""
+
+
+class APIStatusError(APIError):
+    """The endpoint answered with an error, as an HTTP status or a mid-stream ``error`` event."""
+
+    status_code: int = 0
+    error_type: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error_type: str,
+        request_id: str | None = None,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.error_type = error_type
+        self.request_id = request_id
+        self.body = body
+        self.retry_after = retry_after
+        rid = f" (request-id {request_id})" if request_id else ""
+        super().__init__(f"{status_code} {error_type}: {message}{rid}")
+
+
+class InvalidRequestError(APIStatusError):
+    """400 ``invalid_request_error``: the request's format or content is wrong."""
+
+
+class AuthenticationError(APIStatusError):
+    """401 ``authentication_error``: the API key or token is missing or wrong."""
+
+
+class BillingError(APIStatusError):
+    """402 ``billing_error``: the account cannot pay for the request."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403 ``permission_error``: the key may not use this resource."""
+
+
+class NotFoundError(APIStatusError):
+    """404 ``not_found_error``: wrong URL or model name."""
+
+
+class ConflictError(APIStatusError):
+    """409: a conflicting request; retried."""
+
+
+class RequestTooLargeError(APIStatusError):
+    """413 ``request_too_large``: the request is over the endpoint's size limit."""
+
+
+class RateLimitError(APIStatusError):
+    """429 ``rate_limit_error``: too many requests or tokens; retried, honouring retry-after."""
+
+
+class InternalServerError(APIStatusError):
+    """500 ``api_error`` and any other 5xx: the endpoint failed; retried."""
+
+
+class GatewayTimeoutError(APIStatusError):
+    """504 ``timeout_error``: the endpoint timed out while processing; retried."""
+
+
+class OverloadedError(APIStatusError):
+    """529 ``overloaded_error``: the endpoint is overloaded; retried."""
+
+
+class RunError(ToolwireError):
+    """A run ended without an answer; ``transcript`` and ``usage`` hold what it had."""
+
+
+_BY_TYPE: dict[str, type[APIStatusError]] = {
+    "invalid_request_error": InvalidRequestError,
+    "authentication_error": AuthenticationError,
+    "billing_error": BillingError,
+    "permission_error": PermissionDeniedError,
+    "not_found_error": NotFoundError,
+    "request_too_large": RequestTooLargeError,
+    "rate_limit_error": RateLimitError,
+    "api_error": InternalServerError,
+    "timeout_error": GatewayTimeoutError,
+    "overloaded_error": OverloadedError,
+}
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    402: BillingError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: RequestTooLargeError,
+    429: RateLimitError,
+    504: GatewayTimeoutError,
+    529: OverloadedError,
+}
+_STATUS_OF_TYPE: dict[str, int] = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+
+def status_error(
+    *,
+    status_code: int | None,
+    error_type: str | None,
+    message: str,
+    request_id: str | None = None,
+    body: Any = None,
+    retry_after: float | None = None,
+) -> APIStatusError:
+    """The typed error for an HTTP error status or an error object (``{"type": ..., "message": ...}``).
+
+    The HTTP status decides when it is an error status; a body's ``error.type`` decides otherwise
+    (a mid-stream event, or a 200 whose body is ``{"type": "error"}``).
+    """
+    cls: type[APIStatusError] | None = None
+    if status_code is not None and status_code >= 400:
+        cls = _BY_STATUS.get(status_code)
+        if cls is None and status_code >= 500:
+            cls = InternalServerError
+    if cls is None and error_type:
+        cls = _BY_TYPE.get(error_type)
+    if cls is None:
+        cls = InvalidRequestError if status_code is not None and status_code < 500 else InternalServerError
+    if status_code is None or status_code < 400:
+        status_code = _STATUS_OF_TYPE.get(error_type or "", 500)
+    return cls(
+        message,
+        status_code=status_code,
+        error_type=error_type or "error",
+        request_id=request_id,
+        body=body,
+        retry_after=retry_after,
+    )

@@ -1,0 +1,1 @@
+"""The Messages protocol as pydantic models. No I/O."""
