@@ -44,11 +44,15 @@ def _check_url(base_url: str, setting: str) -> None:
         raise ConfigError(setting, f"is not a valid URL ({exc})") from None
     del port
     if parts.scheme not in ("http", "https"):
-        raise ConfigError(setting, f"must start with http:// or https://, got {parts.scheme or 'no'} scheme")
+        raise ConfigError(
+            setting, f"must start with http:// or https://, got {parts.scheme or 'no'} scheme"
+        )
     if not parts.hostname:
         raise ConfigError(setting, "has no host name")
     if parts.username is not None or parts.password is not None:
-        raise ConfigError(setting, "must not contain credentials; pass api_key= or auth_token= instead")
+        raise ConfigError(
+            setting, "must not contain credentials; pass api_key= or auth_token= instead"
+        )
     if parts.fragment:
         raise ConfigError(setting, "must not contain a #fragment")
 
@@ -58,7 +62,9 @@ def _check_secret(value: str, setting: str) -> None:
         raise ConfigError(setting, "is empty")
     if any(c in value for c in "\r\n\0") or value != value.strip():
         # The value itself is never echoed: it is a secret.
-        raise ConfigError(setting, "contains whitespace or control characters; check how it was copied")
+        raise ConfigError(
+            setting, "contains whitespace or control characters; check how it was copied"
+        )
 
 
 class Endpoint:
@@ -71,7 +77,15 @@ class Endpoint:
     take no credentials. Every problem is a ``ConfigError`` here, never an HTTP error later.
     """
 
-    __slots__ = ("_secret", "anthropic_version", "auth", "base_url", "betas", "extra_headers", "url")
+    __slots__ = (
+        "_secret",
+        "anthropic_version",
+        "auth",
+        "base_url",
+        "betas",
+        "extra_headers",
+        "url",
+    )
 
     def __init__(
         self,
@@ -103,7 +117,9 @@ class Endpoint:
         if auth == "none" and (api_key is not None or auth_token is not None):
             raise ConfigError("auth", "is 'none' but a credential was given")
         if auth_token is not None and auth == "x-api-key":
-            raise ConfigError("auth", "is 'x-api-key' but auth_token is a Bearer token; pass api_key=")
+            raise ConfigError(
+                "auth", "is 'x-api-key' but auth_token is a Bearer token; pass api_key="
+            )
 
         secret: str | None
         style: AuthStyle
@@ -121,7 +137,8 @@ class Endpoint:
             if env_key and env_token:
                 raise ConfigError(
                     "ANTHROPIC_API_KEY",
-                    "and ANTHROPIC_AUTH_TOKEN are both set; unset one, or pass api_key= or auth_token=",
+                    "and ANTHROPIC_AUTH_TOKEN are both set; "
+                    "unset one, or pass api_key= or auth_token=",
                 )
             if env_key:
                 _check_secret(env_key, "ANTHROPIC_API_KEY")
@@ -147,7 +164,9 @@ class Endpoint:
         extra = dict(headers or {})
         clash = sorted(k for k in extra if k.lower() in _AUTH_HEADERS)
         if clash and secret is not None:
-            raise ConfigError("headers", f"set {clash[0]!r}, which conflicts with the credential given")
+            raise ConfigError(
+                "headers", f"set {clash[0]!r}, which conflicts with the credential given"
+            )
         for name, value in extra.items():
             if any(c in f"{name}{value}" for c in "\r\n\0"):
                 raise ConfigError("headers", f"header {name!r} contains a line break or NUL")

@@ -159,8 +159,15 @@ class APIStatusError(APIError):
         request_id: str | None = None,
         body: Any = None,
         retry_after: float | None = None,
+        retryable: bool | None = None,
     ) -> None:
         self.message = message
+        #: Whether another attempt may succeed (408, 409, 429, 5xx, 529 unless the server said no).
+        self.retryable = (
+            retryable
+            if retryable is not None
+            else status_code in (408, 409, 429) or status_code >= 500
+        )
         self.status_code = status_code
         self.error_type = error_type
         self.request_id = request_id
@@ -264,8 +271,9 @@ def status_error(
     request_id: str | None = None,
     body: Any = None,
     retry_after: float | None = None,
+    retryable: bool | None = None,
 ) -> APIStatusError:
-    """The typed error for an HTTP error status or an error object (``{"type": ..., "message": ...}``).
+    """The typed error for an HTTP error status or an error object (``{"type", "message"}``).
 
     The HTTP status decides when it is an error status; a body's ``error.type`` decides otherwise
     (a mid-stream event, or a 200 whose body is ``{"type": "error"}``).
@@ -278,7 +286,11 @@ def status_error(
     if cls is None and error_type:
         cls = _BY_TYPE.get(error_type)
     if cls is None:
-        cls = InvalidRequestError if status_code is not None and status_code < 500 else InternalServerError
+        cls = (
+            InvalidRequestError
+            if status_code is not None and status_code < 500
+            else InternalServerError
+        )
     if status_code is None or status_code < 400:
         status_code = _STATUS_OF_TYPE.get(error_type or "", 500)
     return cls(
@@ -288,4 +300,5 @@ def status_error(
         request_id=request_id,
         body=body,
         retry_after=retry_after,
+        retryable=retryable,
     )

@@ -126,7 +126,7 @@ class ServerToolUseBlock(WireModel):
 
 
 class ServerToolResultBlock(WireModel):
-    """The result of a server tool: any block type ending in ``_tool_result`` but ``tool_result``."""
+    """A server tool's result: any block type ending in ``_tool_result`` except ``tool_result``."""
 
     type: str
     tool_use_id: str
@@ -140,8 +140,16 @@ class UnknownBlock(WireModel):
 
 
 _KNOWN_TAGS = frozenset(
-    {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
-     "server_tool_use"}
+    {
+        "text",
+        "image",
+        "document",
+        "tool_use",
+        "tool_result",
+        "thinking",
+        "redacted_thinking",
+        "server_tool_use",
+    }
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeAlias
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, PrivateAttr, TypeAdapter
 
 from .base import WireModel
 from .blocks import ContentBlock, TextBlock, ToolUseBlock
@@ -18,7 +18,7 @@ StopReason: TypeAlias = Literal[
     "refusal",
     "model_context_window_exceeded",
 ]
-"""The stop reasons the protocol documents. A response may carry another value: it is kept as a string."""
+"""The stop reasons the protocol documents. Others are kept as strings."""
 
 KNOWN_STOP_REASONS: frozenset[str] = frozenset(StopReason.__args__)  # type: ignore[attr-defined]
 
@@ -52,7 +52,9 @@ class Usage(WireModel):
             cache_creation_input_tokens=opt(
                 self.cache_creation_input_tokens, other.cache_creation_input_tokens
             ),
-            cache_read_input_tokens=opt(self.cache_read_input_tokens, other.cache_read_input_tokens),
+            cache_read_input_tokens=opt(
+                self.cache_read_input_tokens, other.cache_read_input_tokens
+            ),
             server_tool_use=tools,
         )
 
@@ -68,7 +70,7 @@ class Usage(WireModel):
 
 
 class Container(WireModel):
-    """The server-side container a response ran in (code execution); its id is sent on the next request."""
+    """The server-side container a response ran in; its id goes on the next request."""
 
     id: str
     expires_at: str | None = None
@@ -100,6 +102,12 @@ class Message(WireModel):
     usage: Usage = Field(default_factory=Usage)
     container: Container | None = None
     _always_sent = ("type", "role")
+    _request_id: str | None = PrivateAttr(default=None)
+
+    @property
+    def request_id(self) -> str | None:
+        """The endpoint's ``request-id`` header for this response, when it sent one."""
+        return self._request_id
 
     @property
     def text(self) -> str:

@@ -25,7 +25,7 @@ class ToolDefinition(WireModel):
 
 
 class ServerTool(WireModel):
-    """A tool the server runs itself (``web_search_20250305``, a provider's own ``octen_search``, ...)."""
+    """A tool the server runs itself (``web_search_20250305``, a provider's ``octen_search``)."""
 
     type: str
     name: str
@@ -82,7 +82,7 @@ ToolChoice: TypeAlias = Annotated[
 
 
 class MessageRequest(WireModel):
-    """Everything one request to ``/v1/messages`` carries. Extra fields go to the provider as given."""
+    """One request to ``/v1/messages``. Extra fields go to the provider as given."""
 
     model: str
     messages: list[MessageParam]

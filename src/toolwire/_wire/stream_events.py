@@ -63,7 +63,7 @@ _DELTA_TAGS = frozenset(
 
 def _delta_tag(value: Any) -> str:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in _DELTA_TAGS else "unknown"  # type: ignore[return-value]
+    return kind if kind in _DELTA_TAGS else "unknown"
 
 
 Delta: TypeAlias = Annotated[
@@ -148,14 +148,22 @@ class UnknownStreamEvent(WireModel):
 
 
 _EVENT_TAGS = frozenset(
-    {"message_start", "content_block_start", "content_block_delta", "content_block_stop",
-     "message_delta", "message_stop", "ping", "error"}
+    {
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+        "error",
+    }
 )
 
 
 def _event_tag(value: Any) -> str:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in _EVENT_TAGS else "unknown"  # type: ignore[return-value]
+    return kind if kind in _EVENT_TAGS else "unknown"
 
 
 StreamEvent: TypeAlias = Annotated[
