@@ -13,7 +13,7 @@ __all__ = ["RetryPolicy"]
 
 
 def parse_retry_after(headers: httpx2.Headers, now: float | None = None) -> float | None:
-    """Seconds the server asks to wait: ``retry-after-ms``, else ``retry-after`` (seconds or date)."""
+    """Seconds the server asks to wait: ``retry-after-ms``, else ``retry-after`` (secs or date)."""
     raw_ms = headers.get("retry-after-ms")
     if raw_ms is not None:
         try:
