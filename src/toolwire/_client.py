@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
-import anyio
 import httpx2
 import structlog
+from anyio import sleep
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import __about__
@@ -32,6 +32,8 @@ from ._wire.request import MessageRequest
 from ._wire.stream_events import StreamEvent
 
 __all__ = ["MessageStream", "MessagesClient", "ModelInfo"]
+
+T = TypeVar("T")
 
 log = structlog.get_logger("toolwire")
 
@@ -240,7 +242,7 @@ class MessagesClient:
         detail = _redact(str(exc) or type(exc).__name__, self.endpoint.secrets())
         return APIConnectionError(f"connection to {self.endpoint.url} failed: {detail}")
 
-    async def _with_retries(self, attempt: Callable[[], Any]) -> Any:
+    async def _with_retries(self, attempt: Callable[[], Awaitable[T]]) -> T:
         tries = 0
         while True:
             try:
@@ -257,7 +259,7 @@ class MessagesClient:
                     error=type(exc).__name__,
                     status=getattr(exc, "status_code", None),
                 )
-                await anyio.sleep(wait)
+                await sleep(wait)
 
     def _retry_wait(self, exc: APIError, tries: int) -> float | None:
         if isinstance(exc, APIStatusError):
@@ -394,9 +396,9 @@ class MessageStream:
             aiter_stream_events(response, max_event_bytes=max_event_bytes) if response else None
         )
         self._buffered: list[StreamEvent] = []
-        self._acc = MessageAccumulator()
-        self._message: Message | None = None
         self.request_id = _request_id(response) if response is not None else None
+        self._acc = MessageAccumulator(request_id=self.request_id)
+        self._message: Message | None = None
 
     @classmethod
     def from_message(cls, message: Message) -> MessageStream:

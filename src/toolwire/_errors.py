@@ -26,6 +26,14 @@ ToolwireError
 │       ├── GatewayTimeoutError       504 timeout_error
 │       └── OverloadedError           529 overloaded_error
 └── RunError                    a run ended without an answer (transcript and usage attached)
+    ├── LimitExceeded             a configured limit (turns, tool calls, tokens, time) was reached
+    ├── MaxTokensReached          the response was cut by max_tokens
+    ├── RefusalError              the model refused (stop_reason "refusal")
+    ├── ContextWindowExceeded     the model's context window is full
+    ├── UnexpectedStopReason      a stop_reason this library does not know
+    ├── OutputValidationError     structured output stayed invalid after its retries
+    ├── ToolRetriesExceeded       a tool's input stayed invalid after its retries
+    └── ToolAborted               a tool raised an exception the policy says ends the run
 ```
 
 Every ``ToolwireError`` can carry ``transcript`` and ``usage``: a run that fails attaches what it
@@ -40,6 +48,15 @@ if TYPE_CHECKING:
     from ._wire.messages import MessageParam, Usage
 
 __all__ = [
+    "ToolAborted",
+    "ToolRetriesExceeded",
+    "OutputValidationError",
+    "UnexpectedStopReason",
+    "ContextWindowExceeded",
+    "RefusalError",
+    "MaxTokensReached",
+    "StopReasonError",
+    "LimitExceeded",
     "APIConnectionError",
     "APIError",
     "APIResponseError",
@@ -223,6 +240,56 @@ class OverloadedError(APIStatusError):
 
 class RunError(ToolwireError):
     """A run ended without an answer; ``transcript`` and ``usage`` hold what it had."""
+
+
+class LimitExceeded(RunError):
+    """A configured limit was reached; ``limit`` names it, ``value`` is what was reached."""
+
+    def __init__(self, limit: str, value: float, maximum: float) -> None:
+        self.limit = limit
+        self.value = value
+        self.maximum = maximum
+        super().__init__(f"run limit {limit} reached: {value:g} of at most {maximum:g}")
+
+
+class StopReasonError(RunError):
+    """A response's stop reason ends the run without an answer; ``message`` is that response."""
+
+    def __init__(self, text: str, message: Any = None) -> None:
+        self.message = message
+        super().__init__(text)
+
+
+class MaxTokensReached(StopReasonError):
+    """The response hit ``max_tokens``; ``cut_tool_uses`` names tool calls that were not run."""
+
+    def __init__(self, text: str, message: Any = None, cut_tool_uses: list[str] | None = None):
+        self.cut_tool_uses = cut_tool_uses or []
+        super().__init__(text, message)
+
+
+class RefusalError(StopReasonError):
+    """The model declined to answer (stop_reason ``refusal``); no tool was run."""
+
+
+class ContextWindowExceeded(StopReasonError):
+    """The model's context window is full (stop_reason ``model_context_window_exceeded``)."""
+
+
+class UnexpectedStopReason(StopReasonError):
+    """A stop reason this library does not know; no tool was run. ``stop_reason`` holds it."""
+
+
+class OutputValidationError(RunError):
+    """The structured output stayed invalid after its retry budget; the last problem is named."""
+
+
+class ToolRetriesExceeded(RunError):
+    """A tool's input failed validation more often than its retry budget allows."""
+
+
+class ToolAborted(RunError):
+    """A tool raised an exception that the tool policy says ends the run (see ``__cause__``)."""
 
 
 _BY_TYPE: dict[str, type[APIStatusError]] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import Discriminator, Field, Tag, TypeAdapter
+from pydantic import Discriminator, Field, PrivateAttr, Tag, TypeAdapter
 
 from .base import WireModel
 
@@ -86,6 +86,22 @@ class ToolUseBlock(WireModel):
     name: str
     input: dict[str, Any] = Field(default_factory=dict)
     _always_sent = ("type", "input")
+    # Set when a stream was cut inside this call's input JSON; never serialised.
+    _partial_json: str | None = PrivateAttr(default=None)
+
+    @property
+    def incomplete(self) -> bool:
+        """True if the response was cut (``max_tokens``) in this call's input: never run it."""
+        return self._partial_json is not None
+
+    @property
+    def partial_json(self) -> str | None:
+        """The input JSON text received before the cut, when ``incomplete``; otherwise ``None``."""
+        return self._partial_json
+
+    def mark_incomplete(self, partial_json: str) -> None:
+        """Record that this call's input was cut off after ``partial_json`` (``input`` is kept)."""
+        self._partial_json = partial_json
 
 
 class ToolResultBlock(WireModel):
