@@ -1,0 +1,1 @@
+"""The agent loop and its public face: Agent, RunResult, Limits, Conversation."""
