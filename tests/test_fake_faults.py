@@ -251,7 +251,7 @@ async def test_short_delay_then_answers_with_its_entry() -> None:
 @pytest.mark.anyio
 async def test_delay_after_events_stalls_a_stream_midway() -> None:
     seen = await run_one(
-        Fault.delay(30, after_events=4, then=reply("stalls here")), stream=True, timeout=0.05
+        Fault.delay(30, after_events=4, then=reply("stalls here")), stream=True, timeout=0.3
     )
     assert seen.status == 200
     assert seen.error is httpx2.ReadTimeout
@@ -331,6 +331,7 @@ async def test_a_fault_past_the_end_of_the_stream_keeps_every_event() -> None:
 
 @pytest.mark.anyio
 async def test_every_fault_looks_the_same_in_process_and_over_http() -> None:
+    # (entry, streamed, read timeout): the timeouts only need to outlast a healthy read.
     cases: list[tuple[ScriptEntry, bool, float | None]] = [
         (Fault.status(429, retry_after=0, should_retry=True), False, 5.0),
         (Fault.status(529), True, 5.0),
@@ -338,8 +339,8 @@ async def test_every_fault_looks_the_same_in_process_and_over_http() -> None:
         (Fault.malformed_json(), False, 5.0),
         (Fault.malformed_json(), True, 5.0),
         (Fault.error_body_200("overloaded_error"), True, 5.0),
-        (Fault.delay(math.inf), False, 0.1),
-        (Fault.delay(math.inf, after_events=2), True, 0.1),
+        (Fault.delay(math.inf), False, 0.3),
+        (Fault.delay(math.inf, after_events=2), True, 0.3),
         (Fault.drop(), False, 5.0),
         (Fault.drop(), True, 5.0),
         (Fault.drop_mid_stream(after_events=3), True, 5.0),

@@ -205,18 +205,26 @@ class Agent(Generic[DepsT]):
         assert self._endpoint is not None
         return self._endpoint.secrets()
 
-    def _client_for_run(self) -> MessagesClient:
+    def _client_for_run(self, *, cache: bool = True) -> tuple[MessagesClient, bool]:
+        """The client a run uses, and whether the run must close it when it ends.
+
+        A ``client=`` given to the agent is always used. Otherwise the first event loop that runs
+        the agent gets a pooled client kept until ``aclose()``; a connection pool is bound to
+        its loop, so a run on any other loop (``run_sync``, a second thread) gets its own,
+        closed when that run ends.
+        """
         if self._client is not None:
-            return self._client
+            return self._client, False
+        assert self._endpoint is not None
         token = anyio.lowlevel.current_token().native_token
         cached = self._loop_client
         if cached is not None and cached[0] is token:
-            return cached[1]
-        assert self._endpoint is not None
+            return cached[1], False
         client = MessagesClient(self._endpoint)
-        # One pool per event loop: a pool cannot be shared across loops.
-        self._loop_client = (token, client)
-        return client
+        if cache and cached is None:
+            self._loop_client = (token, client)
+            return client, False
+        return client, True
 
     async def aclose(self) -> None:
         """Close the connection pool the agent opened (a ``client=`` given to it stays open)."""
@@ -360,21 +368,10 @@ class Agent(Generic[DepsT]):
         """``run()`` for code that is not async: scripts, worker threads, notebooks."""
 
         async def main() -> RunResult[Any]:
-            saved = self._loop_client
-            self._loop_client = None
-            try:
-                return await self.run(
-                    prompt,
-                    history=history,
-                    deps=deps,
-                    output_type=output_type,
-                    stream=stream,
-                    checkpoint=checkpoint,
-                )
-            finally:
-                # The pool belongs to this short-lived loop: close it with the loop.
-                await self.aclose()
-                self._loop_client = saved
+            # The loop lives for this call only: its run gets a client of its own.
+            run = self._start(prompt, history, deps, output_type, stream, None, checkpoint)
+            run.client, run.owns_client = self._client_for_run(cache=False)
+            return await run.execute()
 
         return run_sync(main)
 
@@ -396,24 +393,32 @@ class Agent(Generic[DepsT]):
         send, receive = anyio.create_memory_object_stream[Event](math.inf)
         run = self._start(prompt, history, deps, output_type, True, send.send_nowait, checkpoint)
         handle = RunStream(receive, run)
-        async with anyio.create_task_group() as tg:
 
-            async def drive() -> None:
-                with send:
-                    try:
-                        handle._result = await run.execute()
-                    except BaseException as exc:
-                        handle._error = exc
-                        if isinstance(exc, anyio.get_cancelled_exc_class()):
-                            raise
+        async def drive() -> None:
+            with send:
+                try:
+                    handle._result = await run.execute()
+                except anyio.get_cancelled_exc_class():
+                    raise
+                except BaseException as exc:
+                    # Handed to the consumer: iteration and ``result`` raise it.
+                    handle._error = exc
 
-            tg.start_soon(drive)
-            try:
-                yield handle
-            finally:
-                if handle._result is None and handle._error is None:
-                    tg.cancel_scope.cancel()
-                receive.close()
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(drive)
+                try:
+                    yield handle
+                finally:
+                    if handle._result is None and handle._error is None:
+                        tg.cancel_scope.cancel()
+                    receive.close()
+        except BaseExceptionGroup as group:
+            # The consumer's own exception (or the run's, re-raised by iteration) is the only
+            # one here, since the run's task keeps its errors: surface it unwrapped.
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
 
     def conversation(
         self,

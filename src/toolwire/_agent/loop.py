@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic import ValidationError
 
+from .._client import MessagesClient
 from .._dispatch import RetryBudget
 from .._errors import (
     ContextWindowExceeded,
@@ -82,6 +83,8 @@ class Run:
     tool_calls: int = 0
     container: str | None = None
     budget: RetryBudget = field(default_factory=RetryBudget)
+    client: MessagesClient | None = None
+    owns_client: bool = False
     _pause_streak: int = 0
     _output_failures: int = 0
     _log: EventLogger | None = None
@@ -129,6 +132,10 @@ class Run:
             except AttributeError:
                 pass
             raise
+        finally:
+            if self.owns_client and self.client is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.client.aclose()
         self._event(RunFinished(self.run_id, result))
         return result
 
@@ -247,7 +254,10 @@ class Run:
         self.turns += 1
         self._event(RequestSent(self.run_id, self.turns, self.streamed))
         started = time.perf_counter()
-        client = self.agent._client_for_run()
+        client = self.client
+        if client is None:
+            client, self.owns_client = self.agent._client_for_run()
+            self.client = client
         if not self.streamed:
             message = await client.create(request)
         else:

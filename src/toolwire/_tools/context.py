@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic
 
 import anyio.from_thread
 import anyio.lowlevel
+from typing_extensions import TypeVar
 
 from toolwire._events import ToolProgress
 from toolwire._wire.messages import MessageParam, Usage
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Context", "DepsT"]
 
-DepsT = TypeVar("DepsT")
+DepsT = TypeVar("DepsT", default=Any)
 """The type of the dependencies a run hands to its tools (``Context[MyDeps]``)."""
 
 
