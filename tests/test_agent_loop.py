@@ -13,7 +13,6 @@ from toolwire import (
     ConfigError,
     ContextWindowExceeded,
     MaxTokensReached,
-    MessagesClient,
     OutputValidationError,
     RefusalError,
     ServerToolResultBlock,
@@ -46,8 +45,7 @@ async def get_weather(city: str) -> dict[str, Any]:
 
 def agent_for(api: FakeMessagesAPI, **kwargs: Any) -> Agent[Any]:
     kwargs.setdefault("tools", [add, get_weather])
-    client = MessagesClient(api.endpoint(), transport=api.transport())
-    return Agent("claude-test", client=client, **kwargs)
+    return Agent("claude-test", client=api.client(), **kwargs)
 
 
 def sent(api: FakeMessagesAPI, n: int) -> dict[str, Any]:

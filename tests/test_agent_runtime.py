@@ -44,8 +44,7 @@ def add(a: int, b: int) -> int:
 
 def agent_for(api: FakeMessagesAPI, **kwargs: Any) -> Agent[Any]:
     kwargs.setdefault("tools", [add])
-    client = MessagesClient(api.endpoint(), transport=api.transport())
-    return Agent("claude-test", client=client, **kwargs)
+    return Agent("claude-test", client=api.client(), **kwargs)
 
 
 def valid_transcript(messages: list[MessageParam]) -> None:

@@ -404,7 +404,7 @@ def test_context_is_injected_and_never_in_the_schema() -> None:
     def middle(a: int, ctx: Context[Any], b: int = 1) -> None:
         """Middle."""
 
-    def last(a: int, context: Context) -> None:  # type: ignore[type-arg]
+    def last(a: int, context: Context) -> None:
         """Last, unparametrised."""
 
     # Decorated here, so the local ``Deps`` resolves from this scope.

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx2
 
+from toolwire._client import MessagesClient
 from toolwire._endpoint import Endpoint
 
 from ._app import DEFAULT_MODELS, MessagesApp
@@ -71,6 +72,13 @@ class FakeMessagesAPI:
     def endpoint(self, base_url: str = FAKE_BASE_URL, **options: Any) -> Endpoint:
         """An ``Endpoint`` for this fake: its key, and ``base_url`` (a ``serve()`` URL, say)."""
         return Endpoint(base_url, api_key=self.api_key or FAKE_API_KEY, **options)
+
+    def client(self, **options: Any) -> MessagesClient:
+        """A ``MessagesClient`` wired to this fake in-process: ``Agent(..., client=api.client())``.
+
+        ``options`` go to ``MessagesClient`` (``max_retries``, ``read_timeout``, ...).
+        """
+        return MessagesClient(self.endpoint(), transport=self.transport(), **options)
 
     @contextmanager
     def serve(self, *, port: int = 0) -> Iterator[str]:
