@@ -348,3 +348,49 @@ async def test_logs_carry_run_facts_and_never_the_key(caplog: pytest.LogCaptureF
     assert secret not in str(info.value)
     assert secret not in repr(agent)
     assert secret not in repr(client)
+
+
+async def test_run_id_reaches_tools_and_is_stable_across_a_resume() -> None:
+    keys: list[str] = []
+
+    @tool
+    def note(ctx: Context[Any], text: str) -> str:
+        """Write a note once."""
+        keys.append(ctx.idempotency_key)
+        return "noted"
+
+    api = FakeMessagesAPI(
+        [reply(tool_call("note", {"text": "a"}, id="toolu_a")), Fault.status(401)]
+    )
+    agent = agent_for(api, tools=[note])
+    with pytest.raises(AuthenticationError) as info:
+        await agent.run("note it", run_id="job-42")
+    assert keys == ["job-42:toolu_a"]
+    api2 = FakeMessagesAPI([reply("done")])
+    events: list[Any] = []
+    async with agent_for(api2, tools=[note]).stream(
+        history=info.value.transcript, run_id="job-42"
+    ) as run:
+        async for event in run:
+            events.append(event)
+    assert events[0] == RunStarted("job-42", "claude-test")
+    assert run.result.run_id == "job-42"
+
+
+async def test_max_concurrent_tools_bounds_a_turn() -> None:
+    running = 0
+    peak = 0
+
+    @tool
+    async def busy(i: int) -> int:
+        """Be busy for a moment."""
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await anyio.sleep(0.02)
+        running -= 1
+        return i
+
+    api = FakeMessagesAPI([reply(*(tool_call("busy", {"i": i}) for i in range(6))), reply("ok")])
+    await agent_for(api, tools=[busy], max_concurrent_tools=2).run("go")
+    assert peak == 2

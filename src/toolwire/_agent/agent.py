@@ -263,7 +263,7 @@ class Agent(Generic[DepsT]):
             self.toolset,
             context_factory=context,
             on_event=run._event,
-            limiter=anyio.CapacityLimiter(self._limiter_size),
+            limiter=run.limiter(self._limiter_size),
             default_timeout=self.tool_timeout,
             policy=self.tool_policy,
             budget=run.budget,
@@ -282,6 +282,7 @@ class Agent(Generic[DepsT]):
         stream: bool | None,
         emit: Callable[[Event], None] | None,
         checkpoint: Checkpoint | None,
+        run_id: str | None = None,
     ) -> Run:
         transcript = [
             m if isinstance(m, MessageParam) else MessageParam.model_validate(dict(m))
@@ -301,7 +302,11 @@ class Agent(Generic[DepsT]):
                 transcript.append(MessageParam(role="user", content=content))
         if not transcript:
             raise ConfigError("prompt", "is empty and there is no history to continue")
+        if run_id is not None and (not isinstance(run_id, str) or not run_id):
+            raise ConfigError("run_id", "must be a non-empty string")
+        extra: dict[str, Any] = {} if run_id is None else {"run_id": run_id}
         return Run(
+            **extra,
             agent=self,
             transcript=transcript,
             deps=deps,
@@ -321,6 +326,7 @@ class Agent(Generic[DepsT]):
         output_type: None = ...,
         stream: bool | None = ...,
         checkpoint: Checkpoint | None = ...,
+        run_id: str | None = ...,
     ) -> RunResult[Any]: ...
 
     @overload
@@ -333,6 +339,7 @@ class Agent(Generic[DepsT]):
         output_type: type[OutputT],
         stream: bool | None = ...,
         checkpoint: Checkpoint | None = ...,
+        run_id: str | None = ...,
     ) -> RunResult[OutputT]: ...
 
     async def run(
@@ -344,6 +351,7 @@ class Agent(Generic[DepsT]):
         output_type: type[Any] | None = None,
         stream: bool | None = None,
         checkpoint: Checkpoint | None = None,
+        run_id: str | None = None,
     ) -> RunResult[Any]:
         """Run to the final answer and return the ``RunResult``.
 
@@ -351,8 +359,10 @@ class Agent(Generic[DepsT]):
         mid-run); ``prompt`` may then be ``None`` to resume exactly where it stopped.
         ``output_type`` asks for a validated structured answer in ``result.output``.
         ``checkpoint`` is called with the transcript after every turn, for workers that persist.
+        ``run_id`` names the run (logs, events, ``Context.idempotency_key``); a worker that
+        resumes a saved run passes the same id so that tools can recognise repeated calls.
         """
-        run = self._start(prompt, history, deps, output_type, stream, None, checkpoint)
+        run = self._start(prompt, history, deps, output_type, stream, None, checkpoint, run_id)
         return await run.execute()
 
     def run_sync(
@@ -364,12 +374,15 @@ class Agent(Generic[DepsT]):
         output_type: type[Any] | None = None,
         stream: bool | None = None,
         checkpoint: Checkpoint | None = None,
+        run_id: str | None = None,
     ) -> RunResult[Any]:
         """``run()`` for code that is not async: scripts, worker threads, notebooks."""
 
         async def main() -> RunResult[Any]:
             # The loop lives for this call only: its run gets a client of its own.
-            run = self._start(prompt, history, deps, output_type, stream, None, checkpoint)
+            run = self._start(
+                prompt, history, deps, output_type, stream, None, checkpoint, run_id
+            )
             run.client, run.owns_client = self._client_for_run(cache=False)
             return await run.execute()
 
@@ -384,6 +397,7 @@ class Agent(Generic[DepsT]):
         deps: DepsT | None = None,
         output_type: type[Any] | None = None,
         checkpoint: Checkpoint | None = None,
+        run_id: str | None = None,
     ) -> AsyncIterator[RunStream]:
         """Run with live events: ``async for event in run`` then ``run.result``.
 
@@ -391,7 +405,9 @@ class Agent(Generic[DepsT]):
         Leaving the block before the run ends cancels the run.
         """
         send, receive = anyio.create_memory_object_stream[Event](math.inf)
-        run = self._start(prompt, history, deps, output_type, True, send.send_nowait, checkpoint)
+        run = self._start(
+            prompt, history, deps, output_type, True, send.send_nowait, checkpoint, run_id
+        )
         handle = RunStream(receive, run)
 
         async def drive() -> None:

@@ -88,6 +88,13 @@ class Run:
     _pause_streak: int = 0
     _output_failures: int = 0
     _log: EventLogger | None = None
+    _limiter: anyio.CapacityLimiter | None = None
+
+    def limiter(self, size: int) -> anyio.CapacityLimiter:
+        """The run's bound on concurrent tool calls, shared by all of its turns."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(size)
+        return self._limiter
 
     def _event(self, event: Event) -> None:
         if self._log is not None:
