@@ -12,13 +12,12 @@ import anyio
 import anyio.lowlevel
 
 from .._client import MessagesClient
-from .._dispatch import dispatch
 from .._endpoint import Endpoint
 from .._errors import ConfigError
 from .._events import Event
-from .._tools import Context, DepsT, Tool, ToolPolicy, Toolset, tool
+from .._tools import DepsT, Tool, ToolPolicy, Toolset, tool
 from .._tools.policy import ExceptionRules
-from .._wire.blocks import ContentBlock, TextBlock, ToolResultBlock, ToolUseBlock
+from .._wire.blocks import ContentBlock, TextBlock
 from .._wire.messages import MessageParam
 from .._wire.request import (
     ServerTool,
@@ -34,6 +33,7 @@ from .limits import Limits
 from .loop import Checkpoint, Run
 from .output import FINAL_ANSWER_TOOL, OutputSpec
 from .result import RunResult
+from .steps import LocalSteps
 from .stream import RunStream
 from .sync import run_sync
 
@@ -144,7 +144,7 @@ class Agent(Generic[DepsT]):
         self.max_result_chars = max_result_chars
         self.tool_policy = ToolPolicy.of(tool_policy)
         self.output_retries = output_retries
-        self._limiter_size = max_concurrent_tools
+        self.max_concurrent_tools = max_concurrent_tools
 
         fields: dict[str, Any] = {}
         if system is not None:
@@ -244,32 +244,6 @@ class Agent(Generic[DepsT]):
         await self.aclose()
 
     # -- tools ---------------------------------------------------------------------------
-
-    async def _dispatch(
-        self, run: Run, uses: list[ToolUseBlock], results: list[ToolResultBlock]
-    ) -> list[ToolResultBlock]:
-        def context(block: ToolUseBlock, _tool: Tool[Any]) -> Context[Any]:
-            return Context(
-                deps=run.deps,
-                run_id=run.run_id,
-                tool_use_id=block.id,
-                tool_name=block.name,
-                usage=run.usage,
-                transcript=run.transcript,
-            )
-
-        return await dispatch(
-            uses,
-            self.toolset,
-            context_factory=context,
-            on_event=run._event,
-            limiter=run.limiter(self._limiter_size),
-            default_timeout=self.tool_timeout,
-            policy=self.tool_policy,
-            budget=run.budget,
-            max_result_chars=self.max_result_chars,
-            results=results,
-        )
 
     # -- running -------------------------------------------------------------------------
 
@@ -383,7 +357,8 @@ class Agent(Generic[DepsT]):
             run = self._start(
                 prompt, history, deps, output_type, stream, None, checkpoint, run_id
             )
-            run.client, run.owns_client = self._client_for_run(cache=False)
+            client, owned = self._client_for_run(cache=False)
+            run.steps = LocalSteps(client, owns_client=owned)
             return await run.execute()
 
         return run_sync(main)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from pydantic import ValidationError
 
-from .._client import MessagesClient
 from .._dispatch import RetryBudget
 from .._errors import (
     ContextWindowExceeded,
@@ -28,23 +27,14 @@ from .._events import (
     ResponseReceived,
     RunFinished,
     RunStarted,
-    TextDelta,
-    ThinkingDelta,
-    ToolInputDelta,
 )
 from .._logging import EventLogger
 from .._wire.blocks import ContentBlock, TextBlock, ToolResultBlock, ToolUseBlock
 from .._wire.messages import Message, MessageParam, Usage
 from .._wire.request import MessageRequest, ToolChoiceAny, ToolChoiceAuto, ToolChoiceTool
-from .._wire.stream_events import (
-    ContentBlockDeltaEvent,
-    ContentBlockStartEvent,
-    InputJSONDeltaPayload,
-    TextDeltaPayload,
-    ThinkingDeltaPayload,
-)
 from .output import FINAL_ANSWER_TOOL, OutputSpec
 from .result import RunResult
+from .steps import LocalSteps, Steps
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -83,20 +73,15 @@ class Run:
     tool_calls: int = 0
     container: str | None = None
     budget: RetryBudget = field(default_factory=RetryBudget)
-    client: MessagesClient | None = None
-    owns_client: bool = False
+    steps: Steps = field(default_factory=LocalSteps)
+    clock: Callable[[], float] = time.perf_counter
+    log: bool = True
     _pause_streak: int = 0
     _output_failures: int = 0
     _log: EventLogger | None = None
-    _limiter: anyio.CapacityLimiter | None = None
 
-    def limiter(self, size: int) -> anyio.CapacityLimiter:
-        """The run's bound on concurrent tool calls, shared by all of its turns."""
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(size)
-        return self._limiter
-
-    def _event(self, event: Event) -> None:
+    def event(self, event: Event) -> None:
+        """Hand one event to the log and to whoever listens to the run."""
         if self._log is not None:
             self._log(event)
         if self.emit is not None:
@@ -113,10 +98,10 @@ class Run:
     async def execute(self) -> RunResult[Any]:
         """Run to the end; every exception leaves with the transcript and usage attached."""
         agent = self.agent
-        self._log = EventLogger(self.run_id, agent.model, agent._secrets())
-        if not self._log.enabled:
-            self._log = None
-        self._event(RunStarted(self.run_id, agent.model))
+        if self.log:
+            logger = EventLogger(self.run_id, agent.model, agent._secrets())
+            self._log = logger if logger.enabled else None
+        self.event(RunStarted(self.run_id, agent.model))
         timeout = agent.limits.timeout
         try:
             if timeout is None:
@@ -140,10 +125,8 @@ class Run:
                 pass
             raise
         finally:
-            if self.owns_client and self.client is not None:
-                with anyio.CancelScope(shield=True):
-                    await self.client.aclose()
-        self._event(RunFinished(self.run_id, result))
+            await self.steps.close()
+        self.event(RunFinished(self.run_id, result))
         return result
 
     async def _loop(self) -> RunResult[Any]:
@@ -259,47 +242,18 @@ class Run:
 
     async def _send(self, request: MessageRequest) -> Message:
         self.turns += 1
-        self._event(RequestSent(self.run_id, self.turns, self.streamed))
-        started = time.perf_counter()
-        client = self.client
-        if client is None:
-            client, self.owns_client = self.agent._client_for_run()
-            self.client = client
-        if not self.streamed:
-            message = await client.create(request)
-        else:
-            async with client.stream(request) as stream:
-                if self.emit is not None:
-                    await self._relay(stream)
-                message = await stream.final_message()
+        self.event(RequestSent(self.run_id, self.turns, self.streamed))
+        started = self.clock()
+        message = await self.steps.request(self, request)
         self.usage = self.usage + message.usage
         if message.container is not None:
             self.container = message.container.id
-        self._event(
+        self.event(
             ResponseReceived(
-                self.run_id, self.turns, message, message.request_id, time.perf_counter() - started
+                self.run_id, self.turns, message, message.request_id, self.clock() - started
             )
         )
         return message
-
-    async def _relay(self, stream: Any) -> None:
-        emit = self.emit
-        assert emit is not None
-        tools: dict[int, tuple[str, str]] = {}
-        async for event in stream:
-            if isinstance(event, ContentBlockDeltaEvent):
-                delta = event.delta
-                if isinstance(delta, TextDeltaPayload):
-                    emit(TextDelta(delta.text, event.index))
-                elif isinstance(delta, ThinkingDeltaPayload):
-                    emit(ThinkingDelta(delta.thinking, event.index))
-                elif isinstance(delta, InputJSONDeltaPayload) and event.index in tools:
-                    ident, name = tools[event.index]
-                    emit(ToolInputDelta(ident, name, delta.partial_json, event.index))
-            elif isinstance(event, ContentBlockStartEvent):
-                block = event.content_block
-                if isinstance(block, ToolUseBlock):
-                    tools[event.index] = (block.id, block.name)
 
     # -- transcript ----------------------------------------------------------------------
 
@@ -387,7 +341,7 @@ class Run:
         self.tool_calls += len(uses)
         results: list[ToolResultBlock] = []
         try:
-            await self.agent._dispatch(self, uses, results)
+            await self.steps.call_tools(self, uses, results)
         finally:
             # Filled even when the dispatch was cancelled or ended the run, so every tool_use
             # is answered and the transcript stays valid to resume.
