@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, NoReturn, TypeVar
@@ -173,7 +173,11 @@ class MessagesClient:
                     await response.aclose()
                     return MessageStream.from_message(self._parse_message(raw, response))
                 opened = MessageStream(response, self.max_event_bytes, self.endpoint.secrets())
-                await opened.prime()
+                try:
+                    await opened.prime()
+                except BaseException:
+                    await opened.aclose()
+                    raise
                 return opened
             except BaseException:
                 await response.aclose()
@@ -310,11 +314,19 @@ class MessagesClient:
             ctype = response.headers.get("content-type", "unknown").split(";")[0]
             snippet = " ".join(str(body).split())[:160]
             message = f"non-JSON {ctype} error body (a proxy or gateway?): {snippet!r}"
+        request_id = _request_id(response)
+        if (
+            request_id is None
+            and isinstance(data, dict)
+            and isinstance(data.get("request_id"), str)
+        ):
+            # The API's error bodies carry the id too; proxies may strip the header.
+            request_id = data["request_id"]
         err = status_error(
             status_code=status if status >= 400 else None,
             error_type=error_type,
             message=_redact(message, secrets),
-            request_id=_request_id(response),
+            request_id=request_id,
             body=body,
             retry_after=parse_retry_after(response.headers),
         )
@@ -460,5 +472,9 @@ class MessageStream:
 
     async def aclose(self) -> None:
         """Close the connection (a stream left unfinished releases its connection)."""
+        if isinstance(self._events, AsyncGenerator):
+            # Closed here, outermost first: left to the garbage collector, the generators of
+            # one chain can be finalized concurrently, and one then closes another mid-run.
+            await self._events.aclose()
         if self._response is not None:
             await self._response.aclose()
