@@ -1,0 +1,3 @@
+"""A module that fails while it loads."""
+
+raise RuntimeError("the database is not configured")
