@@ -383,3 +383,15 @@ async def test_history_continues_and_prompt_joins_trailing_tool_results() -> Non
     assert second.text == "second"
     dumped = json.loads(second.to_json())
     assert dumped["messages"][0] == {"role": "user", "content": "one"}
+
+
+async def test_run_result_json_holds_the_wire_transcript_and_reads_back() -> None:
+    api = FakeMessagesAPI([reply(tool_call("add", {"a": 1, "b": 2})), reply("3")])
+    result = await agent_for(api).run("1+2")
+    dumped = json.loads(result.to_json())
+    assert dumped["messages"] == [m.to_wire() for m in result.messages]
+    assert dumped["messages"][1]["content"][0] == api.requests[1].body["messages"][1]["content"][0]
+    assert "citations" not in json.dumps(dumped["messages"])
+    again = type(result).model_validate_json(result.to_json())
+    assert [m.to_wire() for m in again.messages] == dumped["messages"]
+    assert again.usage == result.usage

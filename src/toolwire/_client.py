@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, NoReturn, TypeVar
 
 import httpx2
-import structlog
 from anyio import sleep
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -25,6 +25,7 @@ from ._errors import (
     ResponseTooLargeError,
     status_error,
 )
+from ._logging import emit
 from ._retry import RetryPolicy, parse_retry_after
 from ._sse import MessageAccumulator, aiter_stream_events
 from ._wire.messages import Message
@@ -35,7 +36,21 @@ __all__ = ["MessageStream", "MessagesClient", "ModelInfo"]
 
 T = TypeVar("T")
 
-log = structlog.get_logger("toolwire")
+
+_ssl_context: ssl.SSLContext | None = None
+
+
+def _shared_ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client: building one costs ~100 ms of CPU."""
+    global _ssl_context
+    if _ssl_context is None:
+        _ssl_context = httpx2.create_ssl_context()
+    return _ssl_context
+
+
+def _log_retry(**fields: Any) -> None:
+    emit("toolwire.retry", "debug", **fields)
+
 
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
@@ -97,6 +112,7 @@ class MessagesClient:
         self._owns_http = http_client is None
         self._http = http_client or httpx2.AsyncClient(
             transport=transport,
+            verify=_shared_ssl_context(),
             timeout=httpx2.Timeout(read_timeout, connect=connect_timeout),
             limits=httpx2.Limits(
                 max_connections=max_connections,
@@ -256,8 +272,7 @@ class MessagesClient:
                 wait = self._retry_wait(exc, tries)
                 if wait is None:
                     raise
-                log.debug(
-                    "toolwire.retry",
+                _log_retry(
                     attempt=tries,
                     wait_s=round(wait, 3),
                     error=type(exc).__name__,

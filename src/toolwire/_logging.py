@@ -10,14 +10,49 @@ processor applications can add to their own chain as well.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-import structlog
-
 from ._events import Event, RequestSent, ResponseReceived, RunStarted, ToolCallFinished
 
-__all__ = ["EventLogger", "redact_secrets"]
+__all__ = ["EventLogger", "emit", "redact_secrets"]
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+_stdlib = logging.getLogger("toolwire")
+
+
+def _structlog_configured() -> bool:
+    # An application that configured structlog has imported it; toolwire never imports it
+    # otherwise (importing it pulls in its console renderer, and costs import time).
+    module = sys.modules.get("structlog")
+    return module is not None and bool(module.is_configured())
+
+
+def enabled(level: str = "info") -> bool:
+    """Whether a line at ``level`` would go anywhere."""
+    return _structlog_configured() or _stdlib.isEnabledFor(_LEVELS[level])
+
+
+def emit(
+    name: str, level: str = "info", exc_info: BaseException | None = None, **fields: Any
+) -> None:
+    """Log one line: through structlog when the application configured it, else the stdlib.
+
+    Unconfigured structlog prints every level to stdout; a library stays quiet until asked.
+    """
+    if _structlog_configured():
+        import structlog
+
+        logger = structlog.get_logger("toolwire")
+        if exc_info is not None:
+            fields["exc_info"] = exc_info
+        getattr(logger, level)(name, **fields)
+        return
+    lvl = _LEVELS[level]
+    if _stdlib.isEnabledFor(lvl):
+        text = " ".join(f"{key}={value!r}" for key, value in fields.items())
+        _stdlib.log(lvl, "%s %s", name, text, exc_info=exc_info)
 
 
 def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
@@ -55,17 +90,8 @@ class EventLogger:
 
     def __init__(self, run_id: str, model: str, secrets: Iterable[str] = ()) -> None:
         self._redact = redact_secrets(secrets)
-        self.enabled = True
-        if structlog.is_configured():
-            self._log: Any = structlog.get_logger("toolwire").bind(run_id=run_id, model=model)
-            return
-        stdlib = logging.getLogger("toolwire")
-        self.enabled = stdlib.isEnabledFor(logging.INFO)
-        self._log = structlog.wrap_logger(
-            stdlib,
-            wrapper_class=structlog.stdlib.BoundLogger,
-            processors=[structlog.processors.KeyValueRenderer(key_order=["event", "run_id"])],
-        ).bind(run_id=run_id, model=model)
+        self._bound = {"run_id": run_id, "model": model}
+        self.enabled = enabled("info")
 
     def __call__(self, event: Event) -> None:
         """Log one event, if it is one worth a line."""
@@ -97,5 +123,4 @@ class EventLogger:
             self._emit("toolwire.run_started", level="debug")
 
     def _emit(self, name: str, level: str = "info", **fields: Any) -> None:
-        fields = dict(self._redact(None, level, fields))
-        getattr(self._log, level)(name, **fields)
+        emit(name, level, **dict(self._redact(None, level, {**self._bound, **fields})))

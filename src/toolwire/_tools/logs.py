@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-
-import structlog
+from toolwire._logging import emit
 
 __all__ = ["log_tool_exception"]
 
@@ -16,11 +14,4 @@ def log_tool_exception(tool_name: str, tool_use_id: str, exc: BaseException) -> 
     ``logging.getLogger("toolwire")``, silent until the application turns it up. Only the tool's
     name, the call's id and the exception are logged, never the tool's input.
     """
-    if structlog.is_configured():
-        structlog.get_logger("toolwire").info(
-            "toolwire.tool_exception", tool=tool_name, tool_use_id=tool_use_id, exc_info=exc
-        )
-        return
-    logging.getLogger("toolwire").info(
-        "toolwire.tool_exception tool=%s tool_use_id=%s", tool_name, tool_use_id, exc_info=exc
-    )
+    emit("toolwire.tool_exception", "info", exc_info=exc, tool=tool_name, tool_use_id=tool_use_id)
