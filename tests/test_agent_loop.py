@@ -220,6 +220,21 @@ async def test_disable_parallel_tool_use_alone_sends_auto_with_the_flag() -> Non
     await agent_for(api, disable_parallel_tool_use=True).run("x")
     assert sent(api, 0)["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
 
+    api = FakeMessagesAPI([reply("ok")])
+    choice = ToolChoiceTool(name="add")
+    await agent_for(api, tool_choice=choice, disable_parallel_tool_use=True).run("x")
+    assert sent(api, 0)["tool_choice"] == {
+        "type": "tool",
+        "name": "add",
+        "disable_parallel_tool_use": True,
+    }
+    with pytest.raises(ConfigError, match="disable_parallel_tool_use"):
+        agent_for(
+            api,
+            tool_choice=ToolChoiceTool(name="add", disable_parallel_tool_use=False),
+            disable_parallel_tool_use=True,
+        )
+
 
 def test_forced_choice_with_thinking_is_refused_at_construction() -> None:
     api = FakeMessagesAPI([])

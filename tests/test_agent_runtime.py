@@ -85,13 +85,15 @@ async def test_limits_raise_with_a_valid_transcript(
     api.assert_valid()
 
 
-async def test_limit_with_final_answer_asks_once_without_tools() -> None:
+async def test_limit_with_final_answer_asks_once_without_calling_tools() -> None:
     api = FakeMessagesAPI([*adding_script(2)[:2], reply("best effort: 3")])
     agent = agent_for(api, limits=Limits(max_turns=2, on_limit="final_answer"))
     result = await agent.run("add")
     assert result.text == "best effort: 3"
     last = api.requests[-1].body
-    assert "tools" not in last
+    # The tools stay defined (the messages hold tool blocks); the choice forbids calling them.
+    assert [t["name"] for t in last["tools"]] == ["add"]
+    assert last["tool_choice"] == {"type": "none"}
     assert "limit" in last["messages"][-1]["content"][-1]["text"]
     api.assert_valid()
 
@@ -174,7 +176,8 @@ async def test_resume_from_a_transcript_saved_after_each_turn() -> None:
     agent = agent_for(api)
     with pytest.raises(AuthenticationError) as info:
         await agent.run("add twice", checkpoint=checkpoint)
-    assert len(saved) == 2
+    # Saved before each turn's tools run, and after their results are in.
+    assert [m[-1]["role"] for m in saved] == ["assistant", "user", "assistant", "user"]
     assert info.value.transcript is not None
     assert [m.to_wire() for m in info.value.transcript] == saved[-1]
 
@@ -185,6 +188,75 @@ async def test_resume_from_a_transcript_saved_after_each_turn() -> None:
     assert len(api2.requests) == 1
     assert api2.requests[0].body["messages"] == saved[-1]
     api2.assert_valid()
+
+
+async def test_resume_runs_the_tool_calls_a_dead_worker_left_unanswered() -> None:
+    ran: list[str] = []
+
+    @tool
+    def charge(ctx: Context[Any], amount: int) -> str:
+        """Charge an amount once."""
+        ran.append(ctx.idempotency_key)
+        return f"charged {amount}"
+
+    saved: list[list[dict[str, Any]]] = []
+
+    def checkpoint(transcript: list[MessageParam]) -> None:
+        saved.append([m.to_wire() for m in transcript])
+
+    class Died(Exception):
+        pass
+
+    @tool
+    def crash() -> str:
+        """Die like a killed worker."""
+        raise Died
+
+    from toolwire import ToolPolicy
+
+    first = FakeMessagesAPI(
+        [
+            reply(
+                tool_call("charge", {"amount": 5}, id="toolu_x"),
+                tool_call("crash", {}, id="toolu_y"),
+            )
+        ]
+    )
+    agent = agent_for(first, tools=[charge, crash], tool_policy=ToolPolicy({Died: "abort"}))
+    with pytest.raises(Exception, match="crash"):
+        await agent.run("pay", checkpoint=checkpoint, run_id="job-7")
+    before_tools = saved[0]
+    assert before_tools[-1]["role"] == "assistant"
+
+    @tool(name="crash")
+    def crash_ok() -> str:
+        """Not dying this time."""
+        return "fine"
+
+    second = FakeMessagesAPI([reply("paid")])
+    resumed = agent_for(second, tools=[charge, crash_ok])
+    result = await resumed.run("and report", history=before_tools, run_id="job-7")
+    assert result.text == "paid"
+    # The pending calls ran under their original ids: the same idempotency key both times.
+    assert ran == ["job-7:toolu_x", "job-7:toolu_x"]
+    sent = second.requests[0].body["messages"][-1]["content"]
+    assert [b["type"] for b in sent] == ["tool_result", "tool_result", "text"]
+    assert sent[2]["text"] == "and report"
+    second.assert_valid()
+
+
+async def test_gateway_labels_do_not_hide_tool_calls() -> None:
+    api = FakeMessagesAPI(
+        [reply(tool_call("add", {"a": 1, "b": 2}), stop_reason="end_turn"), reply("3")]
+    )
+    result = await agent_for(api).run("1+2")
+    assert result.text == "3"
+    assert api.requests[1].body["messages"][2]["content"][0]["content"] == "3"
+
+    api = FakeMessagesAPI([reply("no tools after all", stop_reason="tool_use")])
+    result = await agent_for(api).run("hi")
+    assert (result.text, result.stop_reason) == ("no tools after all", "tool_use")
+    api.assert_valid()
 
 
 @pytest.mark.parametrize("streamed", [True])

@@ -17,7 +17,7 @@ from .._errors import ConfigError
 from .._events import Event
 from .._tools import DepsT, Tool, ToolPolicy, Toolset, tool
 from .._tools.policy import ExceptionRules
-from .._wire.blocks import ContentBlock, TextBlock
+from .._wire.blocks import ContentBlock, TextBlock, ToolUseBlock
 from .._wire.messages import MessageParam
 from .._wire.request import (
     ServerTool,
@@ -52,8 +52,17 @@ def _tool_choice(spec: ToolChoiceSpec, disable_parallel: bool | None) -> ToolCho
     )
     if spec is None:
         return ToolChoiceAuto(**flag) if disable_parallel else None
-    if isinstance(spec, (ToolChoiceAuto, ToolChoiceAny, ToolChoiceTool, ToolChoiceNone)):
+    if isinstance(spec, ToolChoiceNone):
         return spec
+    if isinstance(spec, (ToolChoiceAuto, ToolChoiceAny, ToolChoiceTool)):
+        if disable_parallel is None:
+            return spec
+        if spec.disable_parallel_tool_use not in (None, disable_parallel):
+            raise ConfigError(
+                "disable_parallel_tool_use",
+                "contradicts the flag set on the tool_choice object; set it in one place",
+            )
+        return type(spec).model_validate({**spec.to_wire(), **flag})
     if spec == "auto":
         return ToolChoiceAuto(**flag)
     if spec == "any":
@@ -262,10 +271,18 @@ class Agent(Generic[DepsT]):
             m if isinstance(m, MessageParam) else MessageParam.model_validate(dict(m))
             for m in (history or ())
         ]
+        pending_prompt: list[ContentBlock] | None = None
         if prompt is not None:
             content: str | list[ContentBlock] = prompt if isinstance(prompt, str) else list(prompt)
             last = transcript[-1] if transcript else None
-            if last is not None and last.role == "user":
+            if (
+                last is not None
+                and last.role == "assistant"
+                and any(isinstance(b, ToolUseBlock) for b in last.blocks())
+            ):
+                # Those calls are answered first; the prompt then joins their results.
+                pending_prompt = [TextBlock(text=content)] if isinstance(content, str) else content
+            elif last is not None and last.role == "user":
                 # A saved transcript can end with tool results: the prompt joins that turn.
                 merged = [
                     *last.blocks(),
@@ -281,6 +298,7 @@ class Agent(Generic[DepsT]):
         extra: dict[str, Any] = {} if run_id is None else {"run_id": run_id}
         return Run(
             **extra,
+            pending_prompt=pending_prompt,
             agent=self,
             transcript=transcript,
             deps=deps,
@@ -339,6 +357,32 @@ class Agent(Generic[DepsT]):
         run = self._start(prompt, history, deps, output_type, stream, None, checkpoint, run_id)
         return await run.execute()
 
+    @overload
+    def run_sync(
+        self,
+        prompt: Prompt = ...,
+        *,
+        history: Sequence[MessageParam | Mapping[str, Any]] | None = ...,
+        deps: DepsT | None = ...,
+        output_type: None = ...,
+        stream: bool | None = ...,
+        checkpoint: Checkpoint | None = ...,
+        run_id: str | None = ...,
+    ) -> RunResult[Any]: ...
+
+    @overload
+    def run_sync(
+        self,
+        prompt: Prompt = ...,
+        *,
+        history: Sequence[MessageParam | Mapping[str, Any]] | None = ...,
+        deps: DepsT | None = ...,
+        output_type: type[OutputT],
+        stream: bool | None = ...,
+        checkpoint: Checkpoint | None = ...,
+        run_id: str | None = ...,
+    ) -> RunResult[OutputT]: ...
+
     def run_sync(
         self,
         prompt: Prompt = None,
@@ -354,9 +398,7 @@ class Agent(Generic[DepsT]):
 
         async def main() -> RunResult[Any]:
             # The loop lives for this call only: its run gets a client of its own.
-            run = self._start(
-                prompt, history, deps, output_type, stream, None, checkpoint, run_id
-            )
+            run = self._start(prompt, history, deps, output_type, stream, None, checkpoint, run_id)
             client, owned = self._client_for_run(cache=False)
             run.steps = LocalSteps(client, owns_client=owned)
             return await run.execute()

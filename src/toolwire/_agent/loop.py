@@ -31,7 +31,15 @@ from .._events import (
 from .._logging import EventLogger
 from .._wire.blocks import ContentBlock, TextBlock, ToolResultBlock, ToolUseBlock
 from .._wire.messages import Message, MessageParam, Usage
-from .._wire.request import MessageRequest, ToolChoiceAny, ToolChoiceAuto, ToolChoiceTool
+from .._wire.request import (
+    MessageRequest,
+    ServerTool,
+    ToolChoiceAny,
+    ToolChoiceAuto,
+    ToolChoiceNone,
+    ToolChoiceTool,
+    ToolDefinition,
+)
 from .output import FINAL_ANSWER_TOOL, OutputSpec
 from .result import RunResult
 from .steps import LocalSteps, Steps
@@ -74,6 +82,8 @@ class Run:
     container: str | None = None
     budget: RetryBudget = field(default_factory=RetryBudget)
     steps: Steps = field(default_factory=LocalSteps)
+    pending_prompt: list[ContentBlock] | None = None
+    """A prompt that follows the results of tool calls the saved transcript left unanswered."""
     clock: Callable[[], float] = time.perf_counter
     log: bool = True
     _pause_streak: int = 0
@@ -115,6 +125,8 @@ class Run:
                 result = finished
         except ToolwireError as exc:
             exc.attach(self.transcript, self.usage)
+            # A server may echo the credential anywhere, a stop reason included.
+            exc.redact(agent._secrets())
             raise
         except BaseException as exc:
             # Cancellation included: whoever catches it can still save the transcript.
@@ -132,8 +144,21 @@ class Run:
     async def _loop(self) -> RunResult[Any]:
         agent = self.agent
         limits = agent.limits
-        forced_pending = True
+        # A forced tool_choice applies to a run's first request; a run resumed mid-way
+        # (turns carried over) is past it.
+        forced_pending = self.turns == 0
         answer_now = False
+        pending = self._unanswered()
+        if pending is not None:
+            # A run saved between a response and its tool results (a worker that died while
+            # tools ran) resumes by running them, under the same ids and idempotency keys.
+            final = await self._tools(pending)
+            await self._save()
+            if final is not None:
+                return final
+        if self.pending_prompt:
+            self._append_user_content(self.pending_prompt)
+            self.pending_prompt = None
         while True:
             if not answer_now:
                 over = limits.exceeded(self.turns, self.usage)
@@ -142,7 +167,7 @@ class Run:
                         raise over
                     answer_now = True
                     self._append_user_text(_ANSWER_NOW)
-            request = self._request(first=forced_pending, without_tools=answer_now)
+            request = self._request(first=forced_pending, answer_now=answer_now)
             forced_pending = False
             message = await self._send(request)
             stop = message.stop_reason
@@ -159,13 +184,17 @@ class Run:
             self._append_assistant(message, merge=self._pause_streak > 0)
             self._pause_streak = 0
 
-            if stop == "tool_use" and message.tool_uses and not answer_now:
+            # Some gateways label a tool turn end_turn, or leave the stop reason out: the
+            # content decides. A tool_use stop with no client tool call is a plain answer.
+            tool_turn = bool(message.tool_uses) and stop in ("tool_use", "end_turn", None)
+            if tool_turn and not answer_now:
+                await self._save()
                 final = await self._tools(message)
                 await self._save()
                 if final is not None:
                     return final
                 continue
-            if stop in ("end_turn", "stop_sequence") or (stop == "tool_use" and answer_now):
+            if stop in ("end_turn", "stop_sequence", "tool_use", None):
                 if message.tool_uses:
                     self._answer_unrun(message, "the run is ending")
                 if self.output is not None and not answer_now:
@@ -211,12 +240,22 @@ class Run:
 
     # -- requests ------------------------------------------------------------------------
 
-    def _request(self, *, first: bool, without_tools: bool) -> MessageRequest:
+    def _request(self, *, first: bool, answer_now: bool = False) -> MessageRequest:
         agent = self.agent
-        tools = [] if without_tools else list(agent._tool_definitions)
-        if self.output is not None and not without_tools:
+        tools: list[ToolDefinition | ServerTool] = list(agent._tool_definitions)
+        if self.output is not None:
             tools.append(self.output.definition)
         choice = agent.tool_choice
+        if answer_now:
+            # The tools stay (the API rejects tool blocks in a request without tools); the
+            # choice stops the model from calling them, or asks for the final answer.
+            if self.output is None:
+                choice = ToolChoiceNone()
+            elif agent.thinking:
+                choice = ToolChoiceAuto()
+            else:
+                choice = ToolChoiceTool(name=FINAL_ANSWER_TOOL)
+            first = True
         if (
             choice is not None
             and not first
@@ -267,13 +306,22 @@ class Run:
             self.transcript.append(MessageParam(role="assistant", content=content))
 
     def _append_user_text(self, text: str) -> None:
+        self._append_user_content([TextBlock(text=text)])
+
+    def _append_user_content(self, content: list[ContentBlock]) -> None:
         last = self.transcript[-1] if self.transcript else None
         if last is not None and last.role == "user":
-            self.transcript[-1] = MessageParam(
-                role="user", content=[*last.blocks(), TextBlock(text=text)]
-            )
+            self.transcript[-1] = MessageParam(role="user", content=[*last.blocks(), *content])
         else:
-            self.transcript.append(MessageParam(role="user", content=[TextBlock(text=text)]))
+            self.transcript.append(MessageParam(role="user", content=list(content)))
+
+    def _unanswered(self) -> Message | None:
+        """The last assistant turn, if the transcript ends with tool calls left unanswered."""
+        last = self.transcript[-1] if self.transcript else None
+        if last is None or last.role != "assistant":
+            return None
+        message = Message(content=last.blocks(), stop_reason="tool_use")
+        return message if message.tool_uses else None
 
     def _answer_unrun(self, message: Message, why: str) -> None:
         """Answer tool calls that will not run, so the transcript stays valid to resume."""
@@ -284,7 +332,9 @@ class Run:
             )
 
     def _result(self, message: Message, output: Any = None) -> RunResult[Any]:
-        return RunResult[Any](
+        # Not RunResult[Any](...): pydantic caches parametrised classes weakly, so that class
+        # is collected between runs and rebuilt, at several milliseconds each time.
+        return RunResult(
             run_id=self.run_id,
             text=message.text,
             output=output,

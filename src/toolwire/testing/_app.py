@@ -8,10 +8,13 @@ with the next script entry. Checking happens before the script is touched: a req
 breaks a rule is answered ``400 invalid_request_error`` naming the rule (as the real API
 would) and consumes no entry. Besides the rules of ``check_request``, the app checks that the
 body is a JSON object (rule ``body``), that it parses as a ``MessageRequest`` (rule
-``unparseable``) and that the ``anthropic-version`` header is present (rule
-``anthropic-version``). A script that runs out answers ``500 api_error`` and records a
-``script-exhausted`` violation; a callable entry that raises, or returns something that is not
-an answer, records ``script-error`` and answers ``500 api_error``.
+``unparseable``), that the ``anthropic-version`` header is present (rule
+``anthropic-version``), and that a request whose messages hold tool_use or tool_result
+blocks defines tools (rule ``tools-needed``, which the real API enforces; it lives here so
+that ``check_request`` can judge a transcript on its own). A script that runs out answers
+``500 api_error`` and records a ``script-exhausted`` violation; a callable entry that raises,
+or returns something that is not an answer, records ``script-error`` and answers
+``500 api_error``.
 
 The state (script position, records, violations, the messages sent) is guarded by a lock:
 a server thread and the test's own event loop may use one app at the same time.
@@ -65,6 +68,7 @@ _HTML_PAGE = (
     "</body>\r\n</html>\r\n"
 )
 _CYCLE_DEFAULT = "Hello from the fake Messages API."
+_THINKING_TYPES = ("thinking", "redacted_thinking")
 
 
 def _dumps(data: Any) -> bytes:
@@ -157,6 +161,9 @@ class MessagesApp:
         self._requests: list[RecordedRequest] = []
         self._violations: list[str] = []
         self._sent: list[dict[str, Any]] = []
+        # Only responses with thinking blocks matter to the thinking rules; checking against
+        # those alone keeps each check from growing with every response ever sent.
+        self._sent_thinking: list[dict[str, Any]] = []
         self._models_requests = 0
         self.models = tuple(models)
         self.api_key = api_key
@@ -315,7 +322,8 @@ class MessagesApp:
                 if not isinstance(decoded, dict):
                     problems.append("body: the request body must be a JSON object")
                 else:
-                    problems += check_request(body, self._sent)
+                    problems += check_request(body, self._sent_thinking)
+                    problems += _tools_needed(body)
                 if "anthropic-version" not in headers:
                     problems.append("anthropic-version: the anthropic-version header is required")
             if not isinstance(decoded, dict):
@@ -427,6 +435,8 @@ class MessagesApp:
         }
         with self._lock:
             self._sent.append(data)
+            if any(b.get("type") in _THINKING_TYPES for b in content if isinstance(b, dict)):
+                self._sent_thinking.append(data)
         return data
 
     async def _message(
@@ -525,3 +535,16 @@ def _client(scope: ASGIMessage) -> tuple[str, int] | None:
     if isinstance(client, list | tuple) and len(client) == 2:
         return str(client[0]), int(client[1])
     return None
+
+
+def _tools_needed(body: dict[str, Any]) -> list[str]:
+    """The real API rejects tool blocks in the messages of a request that defines no tools."""
+    if body.get("tools"):
+        return []
+    for message in body.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        for block in content if isinstance(content, list) else []:
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind in ("tool_use", "tool_result"):
+                return [f"tools-needed: the messages hold a {kind} block but no tools are defined"]
+    return []
