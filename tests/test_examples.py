@@ -95,6 +95,7 @@ def test_the_expected_examples_exist() -> None:
         "quickstart.py",
         "streaming.py",
         "structured_output.py",
+        "temporal_worker.py",
         "worker.py",
     ]
 
