@@ -23,6 +23,7 @@ from ._errors import (
     APITimeoutError,
     RequestParameterError,
     ResponseTooLargeError,
+    ToolwireError,
     status_error,
 )
 from ._logging import emit
@@ -252,7 +253,9 @@ class MessagesClient:
             "POST", self.endpoint.url, content=content, headers=self._headers
         )
         try:
-            return await self._http.send(req, stream=stream)
+            # Never follow a redirect, even with a caller's client that does: the credential
+            # headers would go along to wherever the Location points.
+            return await self._http.send(req, stream=stream, follow_redirects=False)
         except httpx2.TimeoutException as exc:
             raise APITimeoutError(f"request timed out ({type(exc).__name__})") from None
         except httpx2.TransportError as exc:
@@ -271,6 +274,7 @@ class MessagesClient:
                 tries += 1
                 wait = self._retry_wait(exc, tries)
                 if wait is None:
+                    exc.redact(self.endpoint.secrets())
                     raise
                 _log_retry(
                     attempt=tries,
@@ -327,7 +331,8 @@ class MessagesClient:
             message = data["error"]
         else:
             ctype = response.headers.get("content-type", "unknown").split(";")[0]
-            snippet = " ".join(str(body).split())[:160]
+            # Redacted before it is cut: a cut could keep part of a secret that replace() misses.
+            snippet = " ".join(_redact(str(body), secrets).split())[:160]
             message = f"non-JSON {ctype} error body (a proxy or gateway?): {snippet!r}"
         request_id = _request_id(response)
         if (
@@ -382,7 +387,7 @@ class MessagesClient:
         try:
             data = json.loads(raw)
         except ValueError:
-            snippet = raw[:120].decode("utf-8", "replace")
+            snippet = _redact(raw[:4096].decode("utf-8", "replace"), self.endpoint.secrets())[:120]
             raise APIResponseError(
                 f"response body is not valid JSON: {snippet!r}", request_id=rid
             ) from None
@@ -420,7 +425,9 @@ class MessageStream:
         self._response = response
         self._secrets = secrets
         self._events: AsyncIterator[StreamEvent] | None = (
-            aiter_stream_events(response, max_event_bytes=max_event_bytes) if response else None
+            aiter_stream_events(response, max_event_bytes=max_event_bytes, secrets=secrets)
+            if response
+            else None
         )
         self._buffered: list[StreamEvent] = []
         self.request_id = _request_id(response) if response is not None else None
@@ -463,16 +470,24 @@ class MessageStream:
         if self._events is None:
             return
         while True:
-            event = await self._next_raw()
-            if event is None:
-                break
-            self._acc.feed(event)
+            try:
+                event = await self._next_raw()
+                if event is None:
+                    break
+                self._acc.feed(event)
+            except ToolwireError as exc:
+                exc.redact(self._secrets)
+                raise
             yield event
         self._finish()
 
     def _finish(self) -> None:
         if self._message is None:
-            message = self._acc.message()
+            try:
+                message = self._acc.message()
+            except ToolwireError as exc:
+                exc.redact(self._secrets)
+                raise
             message._request_id = self.request_id
             self._message = message
 

@@ -42,6 +42,7 @@ had built, so a worker can persist it and resume. Messages never contain secrets
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -95,6 +96,27 @@ class ToolwireError(Exception):
         """Record the run's transcript and usage at the moment this error ended it."""
         self.transcript = list(transcript)
         self.usage = usage
+
+    def redact(self, secrets: Iterable[str]) -> None:
+        """Replace each of ``secrets`` with ``[redacted]`` in the message and text attributes.
+
+        The client and the run call it on every error they raise: a server can echo a
+        credential back anywhere (an error message, a request id, a stop reason).
+        """
+        found = [s for s in secrets if s]
+        if not found:
+            return
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, str):
+                for secret in found:
+                    value = value.replace(secret, "[redacted]")
+            return value
+
+        self.args = tuple(clean(arg) for arg in self.args)
+        for name, value in list(vars(self).items()):
+            if isinstance(value, str):
+                setattr(self, name, clean(value))
 
 
 class ConfigError(ToolwireError, ValueError):

@@ -107,7 +107,7 @@ class _BlockState:
         """Append ``fragment`` to the string field ``field``."""
         parts = self.strings.get(field)
         if parts is None:
-            current = getattr(self.block, field, None)
+            current = _get(self.block, field)
             parts = self.strings[field] = [current] if isinstance(current, str) and current else []
         parts.append(fragment)
 
@@ -136,8 +136,26 @@ class _BlockState:
 
 
 def _put(block: ContentBlock, field: str, value: Any) -> None:
-    # Generic blocks take any field as an extra, so the target is named at run time.
-    setattr(block, field, value)
+    """Set ``field``: a declared field is validated, any other name is stored as an extra.
+
+    Deltas of unknown kinds name the field, so the server chooses it: it never goes through
+    ``setattr``, where a name like ``partial_json`` or ``to_wire`` would reach a property or a
+    method of the class, and a declared field cannot take a value of another type.
+    """
+    if field in type(block).model_fields:
+        type(block).__pydantic_validator__.validate_assignment(block, field, value)
+        return
+    extra = block.__pydantic_extra__
+    assert extra is not None  # every wire model keeps unknown fields
+    extra[field] = value
+    block.__pydantic_fields_set__.add(field)
+
+
+def _get(block: ContentBlock, field: str) -> Any:
+    """The value ``_put`` would replace: a declared field, or an extra of that name."""
+    if field in type(block).model_fields:
+        return getattr(block, field)
+    return (block.__pydantic_extra__ or {}).get(field)
 
 
 def _describe(block: ContentBlock) -> str:
@@ -196,19 +214,28 @@ class MessageAccumulator:
             self._error(event)
         if self._message is not None:
             return  # the message is complete; late pings or repeats change nothing
-        if isinstance(event, ContentBlockDeltaEvent):
-            self._delta(event)
-        elif isinstance(event, ContentBlockStartEvent):
-            self._block_start(event)
-        elif isinstance(event, ContentBlockStopEvent):
-            self._block_stop(event)
-        elif isinstance(event, MessageStartEvent):
-            self._message_start(event)
-        elif isinstance(event, MessageDeltaEvent):
-            self._message_delta(event)
-        elif isinstance(event, MessageStopEvent):
-            self._message_stop()
-        # ping and unknown events carry nothing for the message
+        try:
+            if isinstance(event, ContentBlockDeltaEvent):
+                self._delta(event)
+            elif isinstance(event, ContentBlockStartEvent):
+                self._block_start(event)
+            elif isinstance(event, ContentBlockStopEvent):
+                self._block_stop(event)
+            elif isinstance(event, MessageStartEvent):
+                self._message_start(event)
+            elif isinstance(event, MessageDeltaEvent):
+                self._message_delta(event)
+            elif isinstance(event, MessageStopEvent):
+                self._message_stop()
+            # ping and unknown events carry nothing for the message
+        except ValidationError as exc:
+            # A delta of an unknown kind gave a block's field a value of the wrong type.
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            self._fail(
+                f"a delta of an unknown kind gave {where or 'a field'} an invalid value "
+                f"(found at {event.type}): {first['msg']}"
+            )
 
     def message(self) -> Message:
         """The complete message; ``StreamIncompleteError`` if ``message_stop`` has not arrived."""

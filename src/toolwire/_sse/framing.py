@@ -13,7 +13,7 @@ data is not JSON, the stream was cut inside it: ``StreamIncompleteError``.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import httpx2
@@ -66,9 +66,12 @@ def _terminated(response: httpx2.Response) -> tuple[httpx2.Response, _Terminated
 class _Decoder:
     """Turns framed events into ``StreamEvent`` objects, with errors that say which event failed."""
 
-    def __init__(self, response: httpx2.Response, max_event_bytes: int | None) -> None:
+    def __init__(
+        self, response: httpx2.Response, max_event_bytes: int | None, secrets: Sequence[str] = ()
+    ) -> None:
         self.request_id = response.headers.get("request-id")
         self.max_event_bytes = max_event_bytes
+        self.secrets = tuple(s for s in secrets if s)
         self.content_type = response.headers.get("content-type", "")
         self.count = 0
 
@@ -82,12 +85,12 @@ class _Decoder:
             if after_end:
                 raise StreamIncompleteError(
                     f"the stream was cut inside event {self.count} ({sse.event!r}): "
-                    f"{_excerpt(sse.data)}",
+                    f"{_excerpt(sse.data, self.secrets)}",
                     request_id=self.request_id,
                 ) from None
             raise APIResponseError(
                 f"stream event {self.count} ({sse.event!r}) does not hold JSON data: "
-                f"{_excerpt(sse.data)}",
+                f"{_excerpt(sse.data, self.secrets)}",
                 request_id=self.request_id,
             ) from None
         if not isinstance(data, dict):
@@ -125,22 +128,26 @@ class _Decoder:
         )
 
 
-def _excerpt(text: str) -> str:
+def _excerpt(text: str, secrets: Sequence[str] = ()) -> str:
+    # Secrets go before the cut: a cut could keep part of one, which replace() would miss.
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
     return repr(text if len(text) <= _EXCERPT else text[:_EXCERPT] + "...")
 
 
 async def aiter_stream_events(
-    response: httpx2.Response, *, max_event_bytes: int | None
+    response: httpx2.Response, *, max_event_bytes: int | None, secrets: Sequence[str] = ()
 ) -> AsyncIterator[StreamEvent]:
     """The typed events of a streamed ``/v1/messages`` response, as they arrive.
 
     ``max_event_bytes`` caps one event (``None``: no cap); a larger one raises
     ``ResponseTooLargeError``. Data that is not a JSON object, or does not form a valid event,
     raises ``APIResponseError`` naming the event. ``error`` events are yielded, not raised:
-    ``MessageAccumulator.feed`` raises them.
+    ``MessageAccumulator.feed`` raises them. ``secrets`` are kept out of the excerpts of bad
+    data that errors quote.
     """
     framed, body = _terminated(response)
-    decoder = _Decoder(response, max_event_bytes)
+    decoder = _Decoder(response, max_event_bytes, secrets)
     try:
         async for sse in httpx2.EventSource(framed, max_event_size=max_event_bytes):
             event = decoder.decode(sse, after_end=body.ended)
@@ -151,11 +158,11 @@ async def aiter_stream_events(
 
 
 def iter_stream_events(
-    response: httpx2.Response, *, max_event_bytes: int | None
+    response: httpx2.Response, *, max_event_bytes: int | None, secrets: Sequence[str] = ()
 ) -> Iterator[StreamEvent]:
     """``aiter_stream_events`` for a response read synchronously (a body already in memory)."""
     framed, body = _terminated(response)
-    decoder = _Decoder(response, max_event_bytes)
+    decoder = _Decoder(response, max_event_bytes, secrets)
     try:
         for sse in httpx2.EventSource(framed, max_event_size=max_event_bytes):
             event = decoder.decode(sse, after_end=body.ended)

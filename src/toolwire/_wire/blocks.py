@@ -171,8 +171,9 @@ _KNOWN_TAGS = frozenset(
 
 def _block_tag(value: Any) -> str:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    if kind in _KNOWN_TAGS:
-        return kind  # type: ignore[no-any-return]
+    # A type that is not a string (even an unhashable list) is a block of no known kind.
+    if isinstance(kind, str) and kind in _KNOWN_TAGS:
+        return kind
     if isinstance(value, dict) and isinstance(kind, str) and kind.endswith("_tool_result"):
         return "server_tool_result" if "tool_use_id" in value else "unknown"
     if isinstance(value, ServerToolResultBlock):

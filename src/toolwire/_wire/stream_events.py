@@ -63,7 +63,7 @@ _DELTA_TAGS = frozenset(
 
 def _delta_tag(value: Any) -> str:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in _DELTA_TAGS else "unknown"
+    return kind if isinstance(kind, str) and kind in _DELTA_TAGS else "unknown"
 
 
 Delta: TypeAlias = Annotated[
@@ -163,7 +163,7 @@ _EVENT_TAGS = frozenset(
 
 def _event_tag(value: Any) -> str:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in _EVENT_TAGS else "unknown"
+    return kind if isinstance(kind, str) and kind in _EVENT_TAGS else "unknown"
 
 
 StreamEvent: TypeAlias = Annotated[
