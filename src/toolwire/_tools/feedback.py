@@ -8,6 +8,7 @@ the field, the expectation and what it sent, so it can correct the call.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-__all__ = ["MISSING", "FieldProblem", "format_problems", "problems_from_pydantic"]
+__all__ = ["MISSING", "FieldProblem", "format_problems", "key_text", "problems_from_pydantic"]
 
 
 class _Missing:
@@ -123,11 +124,20 @@ def _path(detail: ErrorDetails, data: Any) -> str:
             parts.append(f"[{element}]")
             current = current[element]
         elif isinstance(element, str) and isinstance(current, dict) and element in current:
-            parts.append(f".{element}")
+            parts.append(f".{key_text(element)}")
             current = current[element]
         elif last and isinstance(element, str) and detail["type"] == "missing":
-            parts.append(f".{element}")
+            parts.append(f".{key_text(element)}")
     return "".join(parts).removeprefix(".")
+
+
+_PLAIN_KEY = re.compile(r"[^.\[\]\s:\"']+")
+
+
+def key_text(key: str) -> str:
+    """A key as a path shows it: as is, or quoted when it is empty or holds ``.``, ``[``,
+    ``]``, ``:``, quotes or whitespace (``""`` and ``"a.b"`` must still name a field)."""
+    return key if _PLAIN_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
 
 
 def _got(detail: ErrorDetails) -> Any:

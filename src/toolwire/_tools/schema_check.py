@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .feedback import FieldProblem, show
+from .feedback import FieldProblem, key_text, show
 
 __all__ = ["check"]
 
@@ -70,7 +70,7 @@ def _resolve(root: Mapping[str, Any], ref: str) -> Mapping[str, Any]:
 def _join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
+    return f"{path}.{key_text(key)}" if path else key_text(key)
 
 
 def _equal(a: Any, b: Any) -> bool:
