@@ -165,6 +165,7 @@ async def test_a_request_breaking_a_protocol_rule_is_the_fakes_typed_400(
         model="claude-test-1",
         max_tokens=64,
         messages=[MessageParam(role="user", content=[stray])],
+        tools=[ToolDefinition(name="answer", input_schema={"type": "object"})],
     )
     api = FakeMessagesAPI([reply("never sent")])
     async with in_process(api) as client:
