@@ -104,6 +104,7 @@ class MessagesClient:
         self.endpoint = endpoint if endpoint is not None else Endpoint()
         self.retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
         self.max_response_bytes = max_response_bytes
+        self._url = httpx2.URL(self.endpoint.url)  # parsed once, not on every request
         self.max_event_bytes = max_event_bytes
         self._headers = {
             **self.endpoint.headers(),
@@ -148,12 +149,13 @@ class MessagesClient:
         problems = request.problems()
         if problems:
             raise RequestParameterError(problems)
-        body = request.to_wire()
         if stream:
-            body["stream"] = True
-        else:
-            body.pop("stream", None)
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            request = request.model_copy(update={"stream": True})
+        elif request.stream is not None:
+            request = request.model_copy()
+            request.__pydantic_fields_set__.discard("stream")
+        # pydantic-core writes the JSON itself: no intermediate dicts, no json.dumps.
+        return request.__pydantic_serializer__.to_json(request, exclude_unset=True, by_alias=True)
 
     async def create(self, request: MessageRequest) -> Message:
         """Send one request and return the whole response ``Message``, retrying per the policy."""
@@ -249,9 +251,7 @@ class MessagesClient:
     # -- plumbing ------------------------------------------------------------------------
 
     async def _send(self, content: bytes, *, stream: bool) -> httpx2.Response:
-        req = self._http.build_request(
-            "POST", self.endpoint.url, content=content, headers=self._headers
-        )
+        req = self._http.build_request("POST", self._url, content=content, headers=self._headers)
         try:
             # Never follow a redirect, even with a caller's client that does: the credential
             # headers would go along to wherever the Location points.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from anyio.abc import ObjectReceiveStream
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from .._events import Event
 from .._wire.messages import MessageParam, Usage
@@ -24,7 +25,7 @@ class RunStream:
     and so does ``result``. ``transcript`` and ``usage`` are live while the run goes on.
     """
 
-    def __init__(self, receive: ObjectReceiveStream[Event], run: Run) -> None:
+    def __init__(self, receive: MemoryObjectReceiveStream[Event], run: Run) -> None:
         self._receive = receive
         self._run = run
         self._result: RunResult[Any] | None = None
@@ -49,8 +50,20 @@ class RunStream:
         return self._events()
 
     async def _events(self) -> AsyncIterator[Event]:
-        async with self._receive:
-            async for event in self._receive:
+        receive = self._receive
+        async with receive:
+            while True:
+                # Events already waiting are taken without a trip through the event loop;
+                # a run emits them in bursts (every delta of a chunk at once).
+                try:
+                    event = receive.receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        event = await receive.receive()
+                    except anyio.EndOfStream:
+                        break
+                except anyio.EndOfStream:
+                    break
                 yield event
         if self._error is not None:
             raise self._error

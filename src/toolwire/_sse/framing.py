@@ -80,6 +80,12 @@ class _Decoder:
         if not sse.data:
             return None
         try:
+            # The fast path, parsed and validated in one pass by pydantic-core; anything it
+            # rejects takes the slow path below, which also names what was wrong.
+            return stream_event_adapter.validate_json(sse.data)
+        except ValidationError:
+            pass
+        try:
             data: Any = json.loads(sse.data)
         except ValueError:
             if after_end:
