@@ -192,11 +192,13 @@ async def test_resume_from_a_transcript_saved_after_each_turn() -> None:
 
 async def test_resume_runs_the_tool_calls_a_dead_worker_left_unanswered() -> None:
     ran: list[str] = []
+    charged = anyio.Event()
 
     @tool
-    def charge(ctx: Context[Any], amount: int) -> str:
+    async def charge(ctx: Context[Any], amount: int) -> str:
         """Charge an amount once."""
         ran.append(ctx.idempotency_key)
+        charged.set()
         return f"charged {amount}"
 
     saved: list[list[dict[str, Any]]] = []
@@ -208,8 +210,9 @@ async def test_resume_runs_the_tool_calls_a_dead_worker_left_unanswered() -> Non
         pass
 
     @tool
-    def crash() -> str:
-        """Die like a killed worker."""
+    async def crash() -> str:
+        """Die like a killed worker, once the charge went through."""
+        await charged.wait()
         raise Died
 
     from toolwire import ToolPolicy
