@@ -271,6 +271,15 @@ async def test_error_body_with_200_status_is_the_typed_error(waits: list[float])
 
 
 @pytest.mark.anyio
+async def test_error_object_without_a_type_in_a_200_is_the_typed_error(waits: list[float]) -> None:
+    body = {"error": {"type": "permission_error", "message": "model not enabled"}}
+    script = Script([httpx2.Response(200, json=body)])
+    async with make_client(script) as client:
+        with pytest.raises(PermissionDeniedError, match="model not enabled"):
+            await client.create(request())
+
+
+@pytest.mark.anyio
 async def test_malformed_json_is_a_response_error(waits: list[float]) -> None:
     script = Script([httpx2.Response(200, content=b'{"id": "msg_1", "content": [')])
     async with make_client(script) as client:

@@ -385,13 +385,25 @@ class MessagesClient:
     def _parse_message(self, raw: bytes, response: httpx2.Response) -> Message:
         rid = _request_id(response)
         try:
+            # The common case in one pydantic-core pass; anything else takes the path below,
+            # which tells error bodies from broken ones.
+            fast: Message | None = Message.model_validate_json(raw)
+        except ValidationError:
+            fast = None
+        if fast is not None and "error" not in (fast.model_extra or {}):
+            fast._request_id = rid
+            return fast
+        try:
             data = json.loads(raw)
         except ValueError:
             snippet = _redact(raw[:4096].decode("utf-8", "replace"), self.endpoint.secrets())[:120]
             raise APIResponseError(
                 f"response body is not valid JSON: {snippet!r}", request_id=rid
             ) from None
-        if isinstance(data, dict) and data.get("type") == "error":
+        if isinstance(data, dict) and (
+            data.get("type") == "error" or ("error" in data and "content" not in data)
+        ):
+            # Some gateways answer 200 with an error object, with or without the type.
             self._raise_error_body(raw, response)
         if not isinstance(data, dict):
             raise APIResponseError(

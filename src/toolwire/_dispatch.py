@@ -223,11 +223,20 @@ class _Turn:
                     )
                 )
             return
-        if self.limiter is None:
+        limiter = self.limiter
+        if limiter is None:
             await self.execute(index, block, found)
-        else:
-            async with self.limiter:
-                await self.execute(index, block, found)
+            return
+        try:
+            # A free slot is taken at once: awaiting acquire() would give up a loop round
+            # even when nothing has to wait.
+            limiter.acquire_nowait()
+        except anyio.WouldBlock:
+            await limiter.acquire()
+        try:
+            await self.execute(index, block, found)
+        finally:
+            limiter.release()
 
     async def execute(self, index: int, block: ToolUseBlock, tool: Tool[Any]) -> None:
         ctx = self.context_factory(block, tool)
@@ -240,12 +249,17 @@ class _Turn:
         timeout = tool.timeout if tool.timeout is not None else self.default_timeout
         outcome: ToolOutcome | None = None
         try:
-            with anyio.move_on_after(timeout) as deadline:
+            if timeout is None:
                 outcome = await tool.run(block.input, ctx, max_result_chars=self.max_result_chars)
+            else:
+                with anyio.move_on_after(timeout):
+                    outcome = await tool.run(
+                        block.input, ctx, max_result_chars=self.max_result_chars
+                    )
         except anyio.get_cancelled_exc_class():
             ctx._cancel()
             raise
-        if deadline.cancelled_caught or outcome is None:
+        if outcome is None:
             ctx._cancel()
             text = f"The tool call timed out after {timeout or 0:g} s and was stopped."
             outcome = ToolOutcome.failure(block.id, text, "timeout")
