@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 from pydantic import ValidationError
@@ -30,37 +30,39 @@ _EXCERPT = 80
 _PLACEHOLDER_REQUEST_URL = "http://127.0.0.1/v1/messages"
 
 
-class _Terminated(httpx2.SyncByteStream, httpx2.AsyncByteStream):
-    """The response's decoded body followed by a blank line, noting when the body itself ended."""
+class _Terminated:
+    """What ``EventSource`` reads of a response: its text, then one more blank line.
+
+    It stands in for the response (EventSource reads only ``request``, ``headers`` and the
+    text), so the body is decoded once, by the response itself. ``ended`` notes when the
+    body's own text ran out, before the added blank line.
+    """
 
     def __init__(self, response: httpx2.Response) -> None:
         self._response = response
         self.ended = False
+        try:
+            self.request = response.request
+        except RuntimeError:
+            self.request = httpx2.Request("POST", _PLACEHOLDER_REQUEST_URL)
+        self.headers = response.headers
 
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self._response.iter_bytes()
+    def iter_text(self) -> Iterator[str]:
+        yield from self._response.iter_text()
         self.ended = True
-        yield b"\n\n"
+        yield "\n\n"
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._response.aiter_bytes():
+    async def aiter_text(self) -> AsyncIterator[str]:
+        async for chunk in self._response.aiter_text():
             yield chunk
         self.ended = True
-        yield b"\n\n"
+        yield "\n\n"
 
 
 def _terminated(response: httpx2.Response) -> tuple[httpx2.Response, _Terminated]:
-    stream = _Terminated(response)
-    try:
-        request = response.request
-    except RuntimeError:
-        request = httpx2.Request("POST", _PLACEHOLDER_REQUEST_URL)
-    content_type = response.headers.get("content-type", "")
-    # The body arrives content-decoded, so only the content type (and its charset) carries over.
-    framed = httpx2.Response(
-        response.status_code, headers={"content-type": content_type}, stream=stream, request=request
-    )
-    return framed, stream
+    body = _Terminated(response)
+    # EventSource is typed for a Response; it only uses what _Terminated provides.
+    return cast(httpx2.Response, body), body
 
 
 class _Decoder:
