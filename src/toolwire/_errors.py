@@ -338,7 +338,7 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     504: GatewayTimeoutError,
     529: OverloadedError,
 }
-_STATUS_OF_TYPE: dict[str, int] = {
+ERROR_TYPE_STATUS: dict[str, int] = {
     "invalid_request_error": 400,
     "authentication_error": 401,
     "billing_error": 402,
@@ -350,6 +350,7 @@ _STATUS_OF_TYPE: dict[str, int] = {
     "timeout_error": 504,
     "overloaded_error": 529,
 }
+"""The HTTP status the real API pairs with each error type."""
 
 
 def status_error(
@@ -381,7 +382,7 @@ def status_error(
             else InternalServerError
         )
     if status_code is None or status_code < 400:
-        status_code = _STATUS_OF_TYPE.get(error_type or "", 500)
+        status_code = ERROR_TYPE_STATUS.get(error_type or "", 500)
     return cls(
         message,
         status_code=status_code,

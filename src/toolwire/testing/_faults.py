@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
+from toolwire._errors import ERROR_TYPE_STATUS
 from toolwire._wire.messages import Message
 
 from ._script import reply
@@ -29,21 +30,10 @@ FaultKind: TypeAlias = Literal[
     "raw",
 ]
 
-ERROR_TYPE_STATUS: dict[str, int] = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "timeout_error": 504,
-    "overloaded_error": 529,
-}
-"""The HTTP status the real API pairs with each error type."""
 
 _TYPE_OF_STATUS = {status: kind for kind, status in ERROR_TYPE_STATUS.items()}
+# 408 is the API's own request timeout; it shares the error type of 504.
+_TYPE_OF_STATUS[408] = "timeout_error"
 
 _DEFAULT_MESSAGES = {
     "invalid_request_error": "There was an issue with the format or content of your request.",
