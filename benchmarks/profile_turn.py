@@ -14,12 +14,9 @@ process. Three modes:
 - ``--ab``: no profiler; CPU per run of both, measured in alternating rounds in one process
   (noise on a shared machine hits both alike), with the median ratio.
 
-``--patch NAME`` (any mode) first applies a candidate optimisation from ``experiments.py`` to
-the library in this process, to measure what it would save.
-
     uv run python benchmarks/profile_turn.py [--stream]
     uv run python benchmarks/profile_turn.py --compare [--stream]
-    uv run python benchmarks/profile_turn.py --ab [--stream] [--patch all]
+    uv run python benchmarks/profile_turn.py --ab [--stream]
     uv run python benchmarks/profile_turn.py --profiler pyinstrument   # sampling, if installed
 
 cProfile's timer here is this process's CPU time (``--timer wall`` counts blocked syscalls
@@ -65,12 +62,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--compare", action="store_true", help="profile toolwire and raw, diff them")
     p.add_argument("--ab", action="store_true", help="unprofiled CPU/run, toolwire vs raw")
     p.add_argument("--rounds", type=int, default=9, help="--ab: alternating rounds")
-    p.add_argument(
-        "--patch",
-        action="append",
-        default=[],
-        help="apply a candidate optimisation from experiments.py first (repeatable, or 'all')",
-    )
     p.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")
     p.add_argument("--timer", choices=("cpu", "wall"), default="cpu")
     p.add_argument("--top", type=int, default=25, help="rows per table")
@@ -234,10 +225,6 @@ def compare(mine: Stats, base: Stats, n: int, top: int) -> None:
 
 
 async def main_async(opts: argparse.Namespace, url: str) -> None:
-    if opts.patch:
-        from experiments import apply
-
-        print("patched: " + ", ".join(apply(opts.patch)))
     names = ["toolwire", "raw"] if (opts.compare or opts.ab) else [opts.driver]
     drivers = {name: await setup_driver(name, url, stream=opts.stream) for name in names}
     mode = "streamed" if opts.stream else "JSON"

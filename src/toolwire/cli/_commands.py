@@ -138,9 +138,8 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"toolwire: the run was cancelled{note}\n")
         return EXIT_INTERRUPTED
     if args.json:
+        # RunResult's JSON holds the transcript exactly as the wire carries it.
         data = json.loads(outcome.result.to_json())
-        # The transcript exactly as --save writes it and the wire carries it.
-        data["messages"] = outcome.result.transcript_json()
         out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         out.flush()
     return EXIT_DONE

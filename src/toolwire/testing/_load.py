@@ -22,30 +22,17 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from toolwire._wire.messages import Message
 
-from ._faults import Fault
+from ._faults import Fault, FaultKind
 from ._script import reply
 from ._types import Reply
 
 __all__ = ["entry_from_json", "load_script"]
 
-_FAULT_NAMES = frozenset(
-    {
-        "status",
-        "html",
-        "malformed_json",
-        "error_body_200",
-        "delay",
-        "drop",
-        "drop_mid_stream",
-        "truncate",
-        "stream_error",
-        "raw",
-    }
-)
+_FAULT_NAMES = frozenset(get_args(FaultKind))
 
 # Arguments that hold a script entry of their own.
 _NESTED = {
